@@ -1,0 +1,219 @@
+"""Configuration: loaded once from TOML and the environment, validated, frozen.
+
+Every key is optional (``shared/spec/protocol.md`` "Configuration file"). A scalar key
+``[section] key`` is overridden by the environment variable ``RELAY_SECTION_KEY``
+(``RELAY_DATABASE_URL``, ``RELAY_STREAM_PORT``...). An unknown key or a bad value raises
+:class:`ConfigError` naming the key, and the relay does not start.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from relay import reference
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "DatabaseConfig",
+    "HttpConfig",
+    "LimitsConfig",
+    "LogConfig",
+    "StreamConfig",
+    "default_data_dir",
+    "load_config",
+]
+
+
+class ConfigError(Exception):
+    """A configuration key is unknown or has a bad value; the message names the key."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DatabaseConfig:
+    url: str = ""
+    pool_min: int = 2
+    pool_max: int = 10
+    command_timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamConfig:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    max_frame_bytes: int = 1_048_576
+    auth_timeout: float = 10.0
+    send_buffer_bytes: int = 4_194_304
+    max_in_flight: int = 256
+    tls_cert: str = ""
+    tls_key: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LimitsConfig:
+    publish_per_second: float = 200.0
+    publish_burst: int = 1000
+    max_batch: int = 500
+    revocation_check_seconds: float = 2.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogConfig:
+    level: str = "info"
+    format: str = "auto"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """The whole configuration of one relay process."""
+
+    data_dir: Path
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    stream: StreamConfig = field(default_factory=StreamConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    regions: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "database": DatabaseConfig,
+    "stream": StreamConfig,
+    "http": HttpConfig,
+    "limits": LimitsConfig,
+    "log": LogConfig,
+}
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+_LOG_FORMATS = ("auto", "json", "console")
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/relay``, or ``~/.local/share/relay``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "relay"
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    data_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Read ``path`` (if given), apply ``RELAY_*`` overrides, validate every key."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from exc
+    unknown = sorted(set(raw) - set(_SECTIONS) - {"regions"})
+    if unknown:
+        raise ConfigError(f"unknown configuration key {unknown[0]!r}")
+    sections = {
+        name: _build_section(name, cls, raw.get(name, {}), env)
+        for name, cls in _SECTIONS.items()
+    }
+    chosen_dir = data_dir or _env_path(env, "RELAY_DATA_DIR") or default_data_dir()
+    return Config(
+        data_dir=chosen_dir.expanduser().resolve(),
+        regions=_build_regions(raw.get("regions", {})),
+        **sections,
+    )
+
+
+def _env_path(env: Mapping[str, str], name: str) -> Path | None:
+    value = env.get(name)
+    return Path(value) if value else None
+
+
+def _build_section(name: str, cls: type[Any], table: object, env: Mapping[str, str]) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"configuration key {name!r} must be a table")
+    known = {f.name: f for f in fields(cls)}
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"unknown configuration key '{name}.{key}'")
+    values: dict[str, Any] = {}
+    for key, spec in known.items():
+        dotted = f"{name}.{key}"
+        env_name = f"RELAY_{name}_{key}".upper()
+        if env_name in env:
+            values[key] = _parse_env(dotted, env_name, env[env_name], spec.default)
+        elif key in table:
+            values[key] = _check_type(dotted, table[key], spec.default)
+    section = cls(**values)
+    _check_section(name, section)
+    return section
+
+
+def _parse_env(dotted: str, env_name: str, text: str, default: object) -> object:
+    try:
+        if isinstance(default, bool):
+            return text.lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+    except ValueError as exc:
+        raise ConfigError(f"bad value for '{dotted}' (from {env_name}): {text!r}") from exc
+    return text
+
+
+def _check_type(dotted: str, value: object, default: object) -> object:
+    expected: type[Any] = type(default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if type(value) is not expected:
+        raise ConfigError(
+            f"bad value for '{dotted}': expected {expected.__name__}, got {value!r}"
+        )
+    return value
+
+
+def _check_section(name: str, section: object) -> None:
+    for spec in fields(section):  # type: ignore[arg-type]
+        value = getattr(section, spec.name)
+        dotted = f"{name}.{spec.name}"
+        if spec.name == "port" and not 0 <= value <= 65535:
+            raise ConfigError(f"bad value for '{dotted}': {value} is not a TCP port")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if spec.name != "port" and value <= 0:
+                raise ConfigError(f"bad value for '{dotted}': must be positive, got {value}")
+    if isinstance(section, LogConfig):
+        if section.level not in _LOG_LEVELS:
+            raise ConfigError(f"bad value for 'log.level': must be one of {', '.join(_LOG_LEVELS)}")
+        if section.format not in _LOG_FORMATS:
+            raise ConfigError(f"bad value for 'log.format': must be one of {', '.join(_LOG_FORMATS)}")
+    if isinstance(section, DatabaseConfig) and section.pool_min > section.pool_max:
+        raise ConfigError("bad value for 'database.pool_min': larger than database.pool_max")
+    if isinstance(section, StreamConfig) and bool(section.tls_cert) != bool(section.tls_key):
+        raise ConfigError("bad value for 'stream.tls_cert': tls_cert and tls_key go together")
+
+
+def _build_regions(table: object) -> dict[str, frozenset[str]]:
+    if not isinstance(table, dict):
+        raise ConfigError("configuration key 'regions' must be a table")
+    regions: dict[str, frozenset[str]] = {}
+    for name, members in table.items():
+        dotted = f"regions.{name}"
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            raise ConfigError(f"bad value for '{dotted}': expected a list of country codes")
+        bad = [m for m in members if not reference.is_country(m)]
+        if bad:
+            raise ConfigError(f"bad value for '{dotted}': {bad[0]!r} is not an ISO 3166-1 alpha-2 code")
+        regions[name] = frozenset(members)
+    return regions

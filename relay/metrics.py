@@ -1,0 +1,52 @@
+"""Prometheus metrics of one relay process, in a registry of its own (no globals)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from relay.errors import ERROR_CODES
+
+__all__ = ["RelayMetrics"]
+
+
+class RelayMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.open_connections = Gauge(
+            "relay_open_connections", "Open stream connections.", registry=self.registry
+        )
+        self.alerts_published = Counter(
+            "relay_alerts_published", "Alerts committed (duplicates excluded).",
+            registry=self.registry,
+        )
+        self.receipts_published = Counter(
+            "relay_receipts_published", "Receipts committed (duplicates excluded).",
+            registry=self.registry,
+        )
+        self.deliveries = Counter(
+            "relay_deliveries", "Live event frames written to subscribers.", registry=self.registry
+        )
+        self.replayed = Counter(
+            "relay_replayed_events", "Event frames sent while replaying history.",
+            registry=self.registry,
+        )
+        self.commit_latency = Histogram(
+            "relay_publish_commit_seconds", "From a publish being queued to its commit.",
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
+        self.batch_size = Histogram(
+            "relay_commit_batch_events", "Events per group commit.",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500), registry=self.registry,
+        )
+        self.errors = Counter(
+            "relay_errors", "Error frames sent, by contract code.", ["code"], registry=self.registry
+        )
+        for code in ERROR_CODES:
+            self.errors.labels(code=code)
+        self.slow_consumers = Counter(
+            "relay_slow_consumer_closes", "Subscribers closed with 4408.", registry=self.registry
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,50 @@
+"""Configuration: defaults, TOML, environment overrides, and refusals naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from relay.config import ConfigError, load_config
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "relay.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_match_the_contract(tmp_path):
+    """Ports 8765 and 8080 on loopback, 1 MiB frames, no database URL (embedded)."""
+    config = load_config(None, data_dir=tmp_path, environ={})
+    assert (8765, 8080, 1_048_576, "") == (config.stream.port, config.http.port,
+                                           config.stream.max_frame_bytes, config.database.url)
+    assert "127.0.0.1" == config.stream.host == config.http.host
+
+
+def test_the_file_sets_keys_and_the_environment_overrides_them(tmp_path):
+    """RELAY_<SECTION>_<KEY> wins over the file."""
+    path = write(tmp_path, '[stream]\nport = 9000\n[database]\nurl = "postgresql://x/y"\n'
+                           '[regions]\n"G5-SAHEL" = ["BF", "ML"]\n')
+    config = load_config(path, data_dir=tmp_path,
+                         environ={"RELAY_STREAM_PORT": "9100", "RELAY_DATABASE_URL": "postgresql://z/w"})
+    assert (9100, "postgresql://z/w") == (config.stream.port, config.database.url)
+    assert {"G5-SAHEL": frozenset({"BF", "ML"})} == dict(config.regions)
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("[stream]\nprot = 1\n", "stream.prot"),
+    ("[nope]\n", "nope"),
+    ("[http]\nport = 70000\n", "http.port"),
+    ("[stream]\nmax_frame_bytes = 0\n", "stream.max_frame_bytes"),
+    ('[stream]\ntls_cert = "a.pem"\n', "stream.tls_cert"),
+    ('[regions]\nX = "ML"\n', "regions.X"),
+    ("[limits]\nmax_batch = 1.5\n", "limits.max_batch"),
+    ("not toml = = =", "not valid TOML"),
+])
+def test_bad_configuration_is_refused_naming_the_key(tmp_path, text, key):
+    """Unknown keys and bad values stop the relay with the key's name."""
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, text), data_dir=tmp_path, environ={})
+    assert key in str(error.value)
