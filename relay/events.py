@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from relay.model import AlertFacts
 from relay.visibility import Viewer, may_see_alert, may_see_receipt
-from relay.wire import Encoding, event_frame
+from relay.wire import Encoding, event_frame, websocket_frame
 
 __all__ = ["Event"]
 
@@ -31,6 +31,7 @@ class Event:
     body_json: bytes
     body_msgpack: bytes
     _frames: dict[Encoding, bytes] = field(default_factory=dict, repr=False)
+    _wire: dict[Encoding, bytes] = field(default_factory=dict, repr=False)
 
     def frame(self, encoding: Encoding) -> bytes:
         """The complete event frame in ``encoding`` (UTF-8 JSON text, or msgpack)."""
@@ -38,6 +39,15 @@ class Event:
         if cached is None:
             body = self.body_json if encoding is Encoding.JSON else self.body_msgpack
             cached = self._frames[encoding] = event_frame(encoding, self.kind, self.seq, body)
+        return cached
+
+    def wire(self, encoding: Encoding) -> bytes:
+        """The whole WebSocket frame carrying :meth:`frame`, identical for every recipient."""
+        cached = self._wire.get(encoding)
+        if cached is None:
+            cached = self._wire[encoding] = websocket_frame(
+                self.frame(encoding), text=encoding is Encoding.JSON
+            )
         return cached
 
     def visible_to(self, viewer: Viewer, regions: Mapping[str, frozenset[str]]) -> bool:

@@ -41,7 +41,8 @@ class Subscriber(Protocol):
 
     def buffered_bytes(self) -> int: ...
 
-    def write(self, frame: bytes) -> None: ...
+    def write(self, wire_frame: bytes) -> None:
+        """Write a complete WebSocket frame (see :meth:`Event.wire`) without waiting."""
 
     def overflow(self) -> None: ...
 
@@ -163,7 +164,7 @@ class Hub:
                 subscriber.overflow()
                 continue
             subscriber.last_seq = event.seq
-            subscriber.write(event.frame(subscriber.encoding))
+            subscriber.write(event.wire(subscriber.encoding))
             delivered += 1
         if delivered:
             self._on_delivered(delivered)

@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from relay.errors import Forbidden, RelayError, Unavailable
 from relay.eventlog import fetch_events
@@ -70,8 +71,12 @@ class Session:
         transport = self.ws.transport
         return 0 if transport is None else transport.get_write_buffer_size()
 
-    def write(self, frame: bytes) -> None:
-        broadcast([self.ws], frame, text=self.encoding is Encoding.JSON)
+    def write(self, wire_frame: bytes) -> None:
+        # The frame is complete and unfragmented, and compression is off, so the bytes
+        # go straight to the transport; frames written through websockets (acks, pings,
+        # close) are whole frames too, so the two never interleave within a frame.
+        if self.ws.protocol.state is State.OPEN:
+            self.ws.transport.write(wire_frame)
 
     def overflow(self) -> None:
         self.runtime.metrics.slow_consumers.inc()
@@ -211,14 +216,18 @@ class Session:
                     _log.warning("replay_read_failed", error=type(exc).__name__)
                     await asyncio.sleep(0.5)
                     continue
+                sent = 0
                 for event in events:
                     if event.visible_to(self.viewer, regions) and (
                         event.facts is None or self.filter.matches(event.facts)
                     ):
-                        await self.ws.send(event.frame(self.encoding),
-                                           text=self.encoding is Encoding.JSON)
-                        self.runtime.metrics.replayed.inc()
+                        self.write(event.wire(self.encoding))
+                        sent += 1
+                self.runtime.metrics.replayed.inc(sent)
                 cursor = events[-1].seq if events else target
+                if self.ws.protocol.state is not State.OPEN:
+                    return
+                await self.ws.drain()  # back-pressure: one page at most is buffered
             ahead_too_long = asyncio.get_running_loop().time() > deadline
             if hub.head == cursor or (hub.head < cursor and ahead_too_long):
                 # No await between this check and attach: nothing can slip in between.

@@ -10,6 +10,7 @@ per-encoding prefix, so a body is encoded once and the same bytes go to every re
 from __future__ import annotations
 
 import enum
+import struct
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "encode_body",
     "encode_frame",
     "event_frame",
+    "websocket_frame",
 ]
 
 
@@ -106,3 +108,20 @@ def _kind(value: object) -> str:
     if value is None:
         return "null"
     return f"a {type(value).__name__}"
+
+
+def websocket_frame(payload: bytes, *, text: bool) -> bytes:
+    """A complete, unmasked, unfragmented server-to-client WebSocket frame (RFC 6455 §5.2).
+
+    Built once per event and encoding, these bytes are written as they are to every
+    recipient's transport: the "encode once, send the same bytes to all" of fan-out.
+    """
+    head = 0x81 if text else 0x82
+    size = len(payload)
+    if size < 126:
+        header = bytes((head, size))
+    elif size < 65536:
+        header = struct.pack("!BBH", head, 126, size)
+    else:
+        header = struct.pack("!BBQ", head, 127, size)
+    return header + payload

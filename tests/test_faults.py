@@ -165,3 +165,20 @@ async def test_the_relay_survives_a_database_restart(relay, dsn, pg_server):
     assert "unavailable" == during["code"]
     assert "ack" == after["type"] and after["duplicate"] is False
     assert [before["seq"], after["seq"]] == [e["seq"] for e in events]
+
+
+async def test_idempotency_holds_across_a_relay_restart(dsn, workdir):
+    """An id used before a restart is still a duplicate after it: same alert_id and seq."""
+    relay = RelayProcess(dsn, workdir / "restart-idem", config_text=FAST_LIMITS)
+    await relay.start()
+    _, token = await create_unit(dsn, unique_unit("ML"), country="ML")
+    try:
+        async with stream_client(relay, token) as client:
+            first = await client.publish(seizure_alert(), ident="before-restart")
+        assert 0 == await relay.stop()
+        await relay.start()
+        async with stream_client(relay, token, encoding="relay.v1.msgpack") as client:
+            again = await client.publish(seizure_alert(), ident="before-restart")
+    finally:
+        await relay.stop()
+    assert (first["alert_id"], first["seq"], True) == (again["alert_id"], again["seq"], again["duplicate"])
