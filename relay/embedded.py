@@ -49,6 +49,7 @@ class EmbeddedPostgres:
         self.pgdata = data_dir / "postgres"
         self._owners = data_dir / "postgres-owners.json"
         self._user = _SYSTEM_USER if os.geteuid() == 0 else None
+        self._started_here = False
 
     @property
     def socket_dir(self) -> Path:
@@ -87,6 +88,7 @@ class EmbeddedPostgres:
                 self._pg_ctl(["-w", "-t", str(_START_TIMEOUT), "-l", str(self.pgdata / "log"),
                               "-o", f"-c listen_addresses='' -k {self.socket_dir}", "start"])
                 started = True
+                self._started_here = True
             if owner:
                 owners = self._live_owners()
                 owners.add(os.getpid())
@@ -94,12 +96,14 @@ class EmbeddedPostgres:
             return started
 
     def stop(self, *, owner: bool) -> bool:
-        """Stop the server unless another live owner still uses it; True when stopped."""
+        """Leave the server; stop it when no live owner remains and this process is an
+        owner or started it itself (a one-shot command beside ``relay serve`` never
+        stops the relay's server). True when stopped."""
         with self._locked():
             owners = self._live_owners()
             owners.discard(os.getpid())
             self._owners.write_text(json.dumps(sorted(owners)))
-            if (owner and owners) or not self.is_running():
+            if owners or not (owner or self._started_here) or not self.is_running():
                 return False
             self._pg_ctl(["-w", "-m", "fast", "stop"])
             return True

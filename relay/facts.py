@@ -1,4 +1,8 @@
-"""The facts of a valid alert that visibility and filters use (pure)."""
+"""The facts of a valid alert that visibility and subscription filters use (pure).
+
+:func:`alert_facts` reads an alert that :func:`relay.validation.validate_alert` returned;
+given anything else its result is unspecified.
+"""
 
 from __future__ import annotations
 
@@ -12,37 +16,44 @@ __all__ = ["alert_airports", "alert_facts"]
 
 
 def alert_airports(alert: Mapping[str, Any]) -> frozenset[str]:
-    """``flight.origin``, ``flight.destination``, ``flight.route[]`` and ``location``."""
+    """Every IATA code of ``flight.origin``, ``flight.destination``, ``flight.route[]``
+    and ``location`` (the AlertFacts ``airports`` of model.py)."""
     codes: set[str] = set()
-    flight = alert.get("flight") or {}
-    for key in ("origin", "destination"):
-        if flight.get(key):
-            codes.add(flight[key])
-    codes.update(flight.get("route") or ())
-    if alert.get("location"):
+    flight = alert.get("flight")
+    if flight is not None:
+        codes.update((flight["origin"], flight["destination"]))
+        codes.update(flight.get("route", ()))
+    if "location" in alert:
         codes.add(alert["location"])
     return frozenset(codes)
 
 
 def alert_facts(alert: Mapping[str, Any]) -> AlertFacts:
-    """The facts of an alert already checked by :func:`relay.validation.validate_alert`."""
+    """The facts of a valid, normalised alert.
+
+    ``countries`` are the countries of its airports (an airport without a known country
+    adds none); ``commodities`` those of ``seizures[]``.
+    """
     airports = alert_airports(alert)
-    countries = {airport_country(code) for code in airports}
-    dist = alert["distribution"]
+    countries = (airport_country(code) for code in airports)
     return AlertFacts(
         kind=alert["kind"],
         msg_type=alert.get("msg_type", "alert"),
         status=alert.get("status", "actual"),
         priority=alert["priority"],
         tlp=alert["tlp"],
-        distribution=Distribution(
-            all=dist.get("all") is True,
-            units=frozenset(dist.get("units", ())),
-            countries=frozenset(dist.get("countries", ())),
-            regions=frozenset(dist.get("regions", ())),
-        ),
+        distribution=_distribution(alert["distribution"]),
         airports=airports,
-        countries=frozenset(c for c in countries if c is not None),
-        commodities=frozenset(item["commodity"] for item in alert.get("seizures") or ()),
+        countries=frozenset(country for country in countries if country is not None),
+        commodities=frozenset(item["commodity"] for item in alert.get("seizures", ())),
         references=alert.get("references"),
+    )
+
+
+def _distribution(dist: Mapping[str, Any]) -> Distribution:
+    return Distribution(
+        all=dist.get("all") is True,
+        units=frozenset(dist.get("units", ())),
+        countries=frozenset(dist.get("countries", ())),
+        regions=frozenset(dist.get("regions", ())),
     )

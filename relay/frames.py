@@ -112,7 +112,7 @@ def _check_id(frame: dict[str, Any], problems: list[Problem]) -> str:
 def _unknown_keys(frame: dict[str, Any], allowed: set[str], problems: list[Problem]) -> None:
     for key in frame:
         if key not in allowed:
-            problems.append(Problem(str(key), "unknown field"))
+            problems.append(Problem(key if isinstance(key, str) and key else repr(key), "unknown field"))
 
 
 def _parse_publish(frame: dict[str, Any], ident: str, problems: list[Problem]) -> PublishFrame:

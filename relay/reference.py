@@ -1,12 +1,19 @@
-"""Standard codes, from libraries made for them, loaded once.
+"""Standard codes, from the libraries made for them, loaded once on first use.
 
-IATA airports from ``airportsdata``; ISO 3166-1 countries and ISO 4217 currencies from
-``pycountry``; BCP 47 language tags from ``langcodes``.
+- IATA airports: ``airportsdata.load("IATA")`` (alerts.md: "IATA airport codes, validated
+  against a real airport list");
+- ISO 3166-1 alpha-2 countries and ISO 4217 currencies: ``pycountry``;
+- BCP 47 language tags: ``langcodes.tag_is_valid``.
+
+Every function is pure and total: it accepts any value (a caller may pass what a client
+sent) and answers False or None for anything that is not a code, never raising. Codes are
+case-sensitive: countries, currencies and airports are upper case only.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 
 import airportsdata
 import langcodes
@@ -14,9 +21,16 @@ import pycountry
 
 __all__ = ["airport_country", "is_airport", "is_country", "is_currency", "is_language_tag"]
 
+# RFC 5646 section 4.4.1 advises at least 35 characters; longer tags are not worth parsing.
+_MAX_LANGUAGE_TAG = 35
+# RFC 5646 section 2.1 syntax: subtags of ASCII letters and digits joined by hyphens.
+# langcodes alone also accepts "fr_FR", which is not BCP 47.
+_TAG_SYNTAX = re.compile(r"[A-Za-z0-9]{1,8}(?:-[A-Za-z0-9]{1,8})*")
+
 
 @functools.cache
 def _airports() -> dict[str, str]:
+    """IATA code → ISO alpha-2 country, for every airport ``airportsdata`` knows."""
     return {code: str(row["country"]) for code, row in airportsdata.load("IATA").items()}
 
 
@@ -31,25 +45,39 @@ def _currencies() -> frozenset[str]:
 
 
 def airport_country(iata: str) -> str | None:
-    """The ISO alpha-2 country of an IATA airport code, or None if the code is unknown."""
+    """The ISO 3166-1 alpha-2 country of an IATA airport code; None if the code is unknown.
+
+    The country is the one ``airportsdata`` records, which may be a user-assigned code that
+    :func:`is_country` rejects (``XK`` for Kosovo's PRN).
+    """
+    if not isinstance(iata, str):
+        return None
     return _airports().get(iata)
 
 
 def is_airport(code: str) -> bool:
+    """True for an IATA airport code (3 upper-case letters) known to ``airportsdata``."""
     return isinstance(code, str) and code in _airports()
 
 
 def is_country(code: str) -> bool:
-    """An ISO 3166-1 alpha-2 code, upper case."""
+    """True for an ISO 3166-1 alpha-2 country code, upper case (``FR``, not ``fr``)."""
     return isinstance(code, str) and code in _countries()
 
 
 def is_currency(code: str) -> bool:
-    """An ISO 4217 alphabetic code, upper case."""
+    """True for an ISO 4217 alphabetic currency code, upper case (``EUR``, not ``eur``)."""
     return isinstance(code, str) and code in _currencies()
 
 
-@functools.cache
 def is_language_tag(tag: str) -> bool:
-    """A well-formed, valid BCP 47 tag."""
-    return isinstance(tag, str) and 0 < len(tag) <= 35 and bool(langcodes.tag_is_valid(tag))
+    """True for a well-formed and valid BCP 47 tag (``fr``, ``pt-BR``): RFC 5646 syntax,
+    and subtags that langcodes finds in the IANA registry. Case does not matter."""
+    return (isinstance(tag, str) and len(tag) <= _MAX_LANGUAGE_TAG
+            and _TAG_SYNTAX.fullmatch(tag) is not None and _valid_tag(tag))
+
+
+# Bounded, unlike the tables above: the tags come from clients, and a parse costs ~8 µs.
+@functools.lru_cache(maxsize=1024)
+def _valid_tag(tag: str) -> bool:
+    return bool(langcodes.tag_is_valid(tag))
