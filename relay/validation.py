@@ -391,7 +391,7 @@ def _check_times(check: _Check, alert: dict[str, Any]) -> None:
     if expires is None:
         return
     alert["expires_at"] = expires
-    # Both are normalised to UTC with the same layout, so they compare as datetimes.
+    # As moments, not as text: "08:00:00.5Z" sorts before "08:00:00Z" as a string.
     if sent is not None and _moment(expires) <= _moment(sent):
         check.bad("expires_at", "must be after sent_at")
 

@@ -22,8 +22,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import asyncpg
+import orjson
 import structlog
 
 from relay.database import STORE_DOWN_ERRORS
@@ -63,34 +65,9 @@ class PendingEvent:
     )
     queued_at: float = field(default_factory=time.perf_counter)
 
-    def record(self, seq: int) -> tuple[object, ...]:
-        f = self.facts
-        d = f.distribution if f else None
-        return (
-            seq, self.kind, uuid.UUID(self.alert_id), self.origin_unit, self.unit_id,
-            self.received_at,
-            f.kind if f else None, f.msg_type if f else None, f.status if f else None,
-            f.priority if f else None, f.tlp if f else None,
-            d.all if d else None,
-            sorted(d.units) if d else None, sorted(d.countries) if d else None,
-            sorted(d.regions) if d else None,
-            sorted(f.airports) if f else None, sorted(f.countries) if f else None,
-            sorted(f.commodities) if f else None,
-            uuid.UUID(f.references) if f and f.references else None,
-            self.receipt_status, self.body_json, self.body_msgpack,
-        )
-
     def event(self, seq: int) -> Event:
         return Event(seq, self.kind, self.alert_id, self.origin_unit, self.unit_id,
                      self.facts, self.body_json, self.body_msgpack)
-
-
-_COLUMNS = [
-    "seq", "kind", "alert_id", "origin_unit", "author_unit", "received_at", "alert_kind",
-    "msg_type", "status", "priority", "tlp", "dist_all", "dist_units", "dist_countries",
-    "dist_regions", "airports", "countries", "commodities", "refs", "receipt_status",
-    "body_json", "body_msgpack",
-]
 
 
 class EventWriter:
@@ -175,42 +152,38 @@ class EventWriter:
                 pending.future.set_result(result)
 
     async def _commit(self, batch: list[PendingEvent]) -> tuple[list[WriteResult], list[Event]]:
-        async with self._pool.acquire() as conn, conn.transaction():
-            head = int(await conn.fetchval("SELECT seq FROM relay_head FOR UPDATE"))
-            known = await self._known_keys(conn, batch)
-            results: list[WriteResult] = []
-            fresh: list[tuple[int, PendingEvent]] = []
-            for pending in batch:
-                key = (pending.unit_id, pending.key)
-                if key in known:
-                    seq, alert_id = known[key]
-                    results.append(WriteResult(seq, alert_id, True))
-                    continue
-                head += 1
-                known[key] = (head, pending.alert_id)
-                fresh.append((head, pending))
-                results.append(WriteResult(head, pending.alert_id, False))
-            if fresh:
-                await conn.copy_records_to_table(
-                    "relay_events", records=[p.record(seq) for seq, p in fresh], columns=_COLUMNS
-                )
-                await conn.executemany(
-                    "INSERT INTO relay_idempotency (unit_id, key, seq, alert_id)"
-                    " VALUES ($1, $2, $3, $4::uuid)",
-                    [(p.unit_id, p.key, seq, p.alert_id) for seq, p in fresh],
-                )
-                await conn.execute("UPDATE relay_head SET seq = $1", head)
-                await conn.execute("SELECT pg_notify($1, $2)", EVENTS_CHANNEL, str(head))
-        return results, [p.event(seq) for seq, p in fresh]
+        columns = _columns(batch)
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(_APPEND, *columns)
+        results = [WriteResult(r["o_seq"], str(r["o_alert_id"]), r["o_duplicate"]) for r in rows]
+        events = [p.event(r.seq) for p, r in zip(batch, results, strict=True) if not r.duplicate]
+        return results, events
 
-    @staticmethod
-    async def _known_keys(
-        conn: asyncpg.Connection, batch: list[PendingEvent]
-    ) -> dict[tuple[str, str], tuple[int, str]]:
-        rows = await conn.fetch(
-            "SELECT i.unit_id, i.key, i.seq, i.alert_id::text AS alert_id"
-            " FROM relay_idempotency i"
-            " JOIN unnest($1::text[], $2::text[]) AS k(unit_id, key) USING (unit_id, key)",
-            [p.unit_id for p in batch], [p.key for p in batch],
-        )
-        return {(r["unit_id"], r["key"]): (r["seq"], r["alert_id"]) for r in rows}
+
+_APPEND = (
+    "SELECT o_seq, o_alert_id, o_duplicate FROM relay_append("
+    + ", ".join(f"${n}" for n in range(1, 23)) + ")"
+)
+
+
+def _json_list(values: frozenset[str] | None) -> str | None:
+    return None if values is None else orjson.dumps(sorted(values)).decode()
+
+
+def _columns(batch: list[PendingEvent]) -> list[list[Any]]:
+    """The 22 parallel arrays relay_append() takes (sql/002_append_function.sql)."""
+    rows = []
+    for p in batch:
+        f = p.facts
+        d = f.distribution if f else None
+        rows.append((
+            p.unit_id, p.key, p.kind, uuid.UUID(p.alert_id), p.origin_unit, p.received_at,
+            f.kind if f else None, f.msg_type if f else None, f.status if f else None,
+            f.priority if f else None, f.tlp if f else None, d.all if d else None,
+            _json_list(d.units if d else None), _json_list(d.countries if d else None),
+            _json_list(d.regions if d else None), _json_list(f.airports if f else None),
+            _json_list(f.countries if f else None), _json_list(f.commodities if f else None),
+            uuid.UUID(f.references) if f and f.references else None,
+            p.receipt_status, p.body_json, p.body_msgpack,
+        ))
+    return [list(column) for column in zip(*rows, strict=True)]
