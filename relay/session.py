@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import traceback
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,8 +45,16 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_SLOW = 4408
 REPLAY_PAGE = 2000
 AHEAD_WAIT_SECONDS = 2.0
+_INTERNAL = "the relay could not process this frame; nothing was stored, retry later"
 _connection_ids = itertools.count(1)
 _log = structlog.get_logger("relay.session")
+
+
+def _defect(exc: Exception) -> dict[str, str]:
+    """Where a defect happened, without its message (which could quote personal data)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+    return {"error": type(exc).__name__, "at": where}
 
 
 class Session:
@@ -165,6 +174,9 @@ class Session:
                 self._spawn(self._handle_write(request), release=True)
             except RelayError as exc:
                 self.send_error(exc, frame_id(frame) if frame else None)
+            except Exception as exc:  # noqa: BLE001 - a defect must not end the connection
+                _log.error("frame_failed", **_defect(exc))
+                self.send_error(Unavailable(_INTERNAL), frame_id(frame) if frame else None)
 
     async def _handle_write(self, request: PublishFrame | ReceiptFrame) -> None:
         assert self.principal is not None
@@ -178,6 +190,10 @@ class Session:
                 result = await self.runtime.publisher.receipt(self.principal, request)
         except RelayError as exc:
             self.send_error(exc, request.id)
+            return
+        except Exception as exc:  # noqa: BLE001 - a defect: answer, log, keep the connection
+            _log.error("write_failed", **_defect(exc))
+            self.send_error(Unavailable(_INTERNAL), request.id)
             return
         _log.info("published" if isinstance(request, PublishFrame) else "receipt",
                   seq=result.seq, alert_id=result.alert_id, duplicate=result.duplicate)
