@@ -66,7 +66,7 @@ async def _serve(config: Config, dsn: str, stop: asyncio.Event) -> None:
         for pending in batch:
             metrics.commit_latency.observe(now - pending.queued_at)
 
-    writer = EventWriter(pool, on_committed=hub.offer, on_batch=observe,
+    writer = EventWriter(pool, on_committed=hub.offer, on_batch=observe, on_crash=stop.set,
                          max_batch=config.limits.max_batch)
     known_units = KnownUnits(pool)
     await known_units.refresh()

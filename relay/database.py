@@ -1,7 +1,7 @@
 """The connection pool and the translation of database failures.
 
 Errors of asyncpg and of the network become :class:`relay.errors.Unavailable` here and
-nowhere else (STYLE.md §6): a client is told to retry, and nothing it sent was stored.
+nowhere else (shared/STYLE.md §6): a client is told to retry, and nothing it sent was stored.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@
     ├── RateLimited                 rate_limited    retriable
     └── Unavailable                 unavailable     retriable: nothing was stored
 
-Errors of the database driver are translated into these in :mod:`relay.store` only.
+Errors of the database driver are translated into these in :mod:`relay.database`
+(and, for a whole batch, in :mod:`relay.writer`) only.
 """
 
 from __future__ import annotations

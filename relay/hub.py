@@ -6,7 +6,7 @@ carries the new head seq; the hub reads the events it lacks). Seqs have no gaps,
 hub knows exactly what is missing: it buffers an event that arrives early and reads the
 gap from the database, then dispatches strictly in seq order.
 
-Dispatch never waits on a subscriber (STYLE.md §2): the frame of an event is encoded once
+Dispatch never waits on a subscriber (shared/STYLE.md §2): the frame of an event is encoded once
 per encoding and written to every recipient's transport without awaiting. A subscriber
 whose transport buffer exceeds ``send_buffer_bytes`` is detached and told to close with
 4408; it resumes with ``since``.

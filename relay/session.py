@@ -22,8 +22,8 @@ from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from relay.errors import Forbidden, RelayError, Unavailable
-from relay.eventlog import fetch_events
+from relay.errors import BadFrame, Forbidden, RelayError, Unavailable
+from relay.eventlog import fetch_events, read_head
 from relay.filters import MATCH_ALL, Filter
 from relay.frames import (
     PublishFrame,
@@ -33,6 +33,7 @@ from relay.frames import (
     parse_auth_frame,
     parse_client_frame,
 )
+from relay.model import Problem
 from relay.publishing import rfc3339
 from relay.runtime import Runtime
 from relay.units import Principal, authenticate
@@ -44,7 +45,7 @@ __all__ = ["CLOSE_TOO_SLOW", "CLOSE_UNAUTHORIZED", "Session"]
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_SLOW = 4408
 REPLAY_PAGE = 2000
-AHEAD_WAIT_SECONDS = 2.0
+REPLAY_HIGH_WATER = 262_144
 _INTERNAL = "the relay could not process this frame; nothing was stored, retry later"
 _connection_ids = itertools.count(1)
 _log = structlog.get_logger("relay.session")
@@ -73,7 +74,6 @@ class Session:
         self._replay: asyncio.Task[None] | None = None
         self._in_flight = asyncio.Semaphore(runtime.config.stream.max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._subscribed = False
 
     # -- the hub's Subscriber protocol ------------------------------------------------
     def buffered_bytes(self) -> int:
@@ -91,7 +91,6 @@ class Session:
         self.runtime.metrics.slow_consumers.inc()
         _log.warning("slow_consumer_closed", unit=self.viewer.unit_id, conn=self.conn_id,
                      buffered=self.buffered_bytes())
-        self._subscribed = False
         self._spawn(self.ws.close(CLOSE_TOO_SLOW, "too slow: reconnect and resume with since"))
 
     # -- lifecycle --------------------------------------------------------------------
@@ -109,7 +108,7 @@ class Session:
         try:
             self.send_now({
                 "type": "welcome", "unit": principal.unit.unit_id,
-                "roles": sorted(principal.unit.roles), "head": self.runtime.hub.head,
+                "roles": sorted(principal.unit.roles), "head": await self._committed_head(),
                 "protocol": "relay.v1", "server_time": rfc3339(datetime.now(UTC)),
             })
             await self._read_loop()
@@ -153,13 +152,18 @@ class Session:
     def revoke(self) -> None:
         """The token or the unit was revoked: stop serving at once, close with 4401."""
         self.runtime.hub.detach(self)
-        self._subscribed = False
         if self._replay is not None:
             self._replay.cancel()
         self._spawn(self.ws.close(CLOSE_UNAUTHORIZED, "token revoked"))
 
     # -- frames -------------------------------------------------------------------------
     async def _read_loop(self) -> None:
+        try:
+            await self._read_frames()
+        except ConnectionClosed:
+            pass  # the close code is logged by connection_close
+
+    async def _read_frames(self) -> None:
         async for message in self.ws:
             if self.runtime.revoked(self):
                 return
@@ -209,58 +213,82 @@ class Session:
             self._replay.cancel()
             self._replay = None
         self.filter = request.filter
-        self._subscribed = True
-        self.send_now({"type": "subscribed", "id": request.id, "head": hub.head})
         if request.since is None:
+            # Synchronous from reply to attach: no event of this subscription precedes it.
+            self.send_now({"type": "subscribed", "id": request.id, "head": hub.head})
             self.last_seq = hub.head
             hub.attach(self)
         else:
-            self.last_seq = request.since
-            self._replay = asyncio.create_task(self._replay_then_attach(request.since))
+            self._replay = asyncio.create_task(self._replay_then_attach(request.id, request.since))
 
-    async def _replay_then_attach(self, since: int) -> None:
+    async def _committed_head(self) -> int:
+        """The highest committed seq (the database's), or the hub's if the store is down."""
+        try:
+            return await read_head(self.runtime.pool)
+        except Exception:  # noqa: BLE001 - store down: the hub's head is the best we know
+            return self.runtime.hub.head
+
+    async def _replay_then_attach(self, ident: str, since: int) -> None:
         hub = self.runtime.hub
-        cursor = since
-        regions = self.runtime.config.regions
-        deadline = asyncio.get_running_loop().time() + AHEAD_WAIT_SECONDS
+        if since > hub.head and since > await self._committed_head():
+            self.send_error(BadFrame(
+                "since is beyond the newest event of this relay",
+                [Problem("since", f"must be at most the relay's head ({hub.head}); "
+                                  "was the client's cursor kept from another relay?")]), ident)
+            return
+        self.send_now({"type": "subscribed", "id": ident, "head": hub.head})
+        self.last_seq = cursor = since
         while True:
             target = hub.head
             while cursor < target:
-                try:
-                    events = await fetch_events(self.runtime.pool, cursor, target, REPLAY_PAGE)
-                except Exception as exc:  # noqa: BLE001 - store down: wait and retry
-                    _log.warning("replay_read_failed", error=type(exc).__name__)
-                    await asyncio.sleep(0.5)
-                    continue
-                sent = 0
-                for event in events:
-                    if event.visible_to(self.viewer, regions) and (
-                        event.facts is None or self.filter.matches(event.facts)
-                    ):
-                        self.write(event.wire(self.encoding))
-                        sent += 1
-                self.runtime.metrics.replayed.inc(sent)
-                cursor = events[-1].seq if events else target
+                cursor = await self._replay_page(cursor, target)
                 if self.ws.protocol.state is not State.OPEN:
                     return
-                await self.ws.drain()  # back-pressure: one page at most is buffered
-            ahead_too_long = asyncio.get_running_loop().time() > deadline
-            if hub.head == cursor or (hub.head < cursor and ahead_too_long):
+            if hub.head == cursor:
                 # No await between this check and attach: nothing can slip in between.
                 self.send_now({"type": "caught_up", "seq": cursor})
                 self.last_seq = cursor
                 hub.attach(self)
                 return
             if hub.head < cursor:
-                # The client saw a seq this process has not dispatched yet (it came
-                # through another relay process): wait a little for the hub to reach it.
+                # The client saw a seq that another relay process committed and this one
+                # has not dispatched yet: it will within milliseconds.
                 await hub.wait_head_change(0.1)
+
+    async def _replay_page(self, cursor: int, target: int) -> int:
+        """Send one page of history after ``cursor``; return the new cursor."""
+        try:
+            events = await fetch_events(self.runtime.pool, cursor, target, REPLAY_PAGE)
+        except Exception as exc:  # noqa: BLE001 - store down: wait and retry
+            _log.warning("replay_read_failed", error=type(exc).__name__)
+            await asyncio.sleep(0.5)
+            return cursor
+        regions = self.runtime.config.regions
+        sent = 0
+        for event in events:
+            if event.visible_to(self.viewer, regions) and (
+                event.facts is None or self.filter.matches(event.facts)
+            ):
+                self.write(event.wire(self.encoding))
+                sent += 1
+                if self.buffered_bytes() > REPLAY_HIGH_WATER:
+                    await self.ws.drain()  # back-pressure: the client reads at its pace
+        self.runtime.metrics.replayed.inc(sent)
+        return events[-1].seq if events else target
 
     # -- sending ------------------------------------------------------------------------
     def send_now(self, frame: dict[str, Any]) -> None:
-        """Write a frame without waiting, in order with the hub's writes."""
-        data = encode_frame(self.encoding, frame)
-        broadcast([self.ws], data)
+        """Write a frame without waiting, in order with the hub's writes.
+
+        A client that does not read its replies is a slow consumer like any other: past
+        ``send_buffer_bytes`` it is closed with 4408 rather than buffered without bound.
+        """
+        if self.buffered_bytes() > self.runtime.config.stream.send_buffer_bytes:
+            if self.ws.protocol.state is State.OPEN:
+                self.runtime.hub.detach(self)
+                self.overflow()
+            return
+        broadcast([self.ws], encode_frame(self.encoding, frame))
 
     def send_error(self, exc: RelayError, ident: str | None) -> None:
         self.runtime.metrics.errors.labels(code=exc.code).inc()

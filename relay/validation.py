@@ -627,6 +627,25 @@ def _check_ext(check: _Check, alert: dict[str, Any]) -> None:
     size = len(msgpack.packb(ext))
     if size > MAX_EXT_BYTES:
         check.bad("ext", f"is {size} bytes encoded; it must be at most {MAX_EXT_BYTES}")
+        return
+    for path in _non_json_values(ext, "ext"):
+        check.bad(path, "must hold only JSON values: no binary data, non-finite numbers "
+                        "or integers beyond 64 bits (the alert travels in both encodings)")
+
+
+def _non_json_values(value: object, path: str) -> list[str]:
+    """Paths inside ``value`` that JSON cannot carry as they are."""
+    if value is None or isinstance(value, (bool, str)):
+        return []
+    if isinstance(value, int):
+        return [] if -(2**63) <= value < 2**64 else [path]
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [path]
+    if isinstance(value, list):
+        return [bad for i, item in enumerate(value) for bad in _non_json_values(item, f"{path}[{i}]")]
+    if isinstance(value, dict):
+        return [bad for key, item in value.items() for bad in _non_json_values(item, f"{path}.{key}")]
+    return [path]
 
 
 _SECTIONS: tuple[Callable[[_Check, dict[str, Any]], None], ...] = (

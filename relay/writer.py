@@ -1,15 +1,16 @@
 """Group commit: every new event of this process goes through one writer task.
 
 Callers :meth:`EventWriter.submit` a :class:`PendingEvent` and await its result. The
-writer takes everything queued (up to ``max_batch``) and commits it in ONE transaction:
+writer takes everything queued (up to ``max_batch``) and commits it in ONE statement, one
+round trip: ``relay_append()`` (sql/002, sql/003), which
 
-1. lock the ``relay_head`` row (serialises writers of every relay process, so seq
+1. locks the ``relay_head`` row (serialises writers of every relay process, so seq
    follows commit order and has no gap);
-2. look up the (unit, id) idempotency keys; a key seen before resolves to the first
-   event (``duplicate``), and a key twice in one batch to its first occurrence;
-3. COPY the new events, record their keys, move the head, ``NOTIFY relay_events``.
+2. resolves a (unit, kind, id) idempotency key seen before to its first event
+   (``duplicate``), also when a key comes twice in one batch;
+3. appends the new events, records their keys, moves the head, ``NOTIFY relay_events``.
 
-Only after COMMIT returns are the futures resolved (the ack promise) and the events
+Only after the statement's COMMIT returns are the futures resolved (the ack promise) and the events
 handed to the hub for fan-out. A failure fails the whole batch with ``unavailable``:
 nothing of it was stored, and the clients resend with the same ids.
 """
@@ -79,12 +80,14 @@ class EventWriter:
         *,
         on_committed: Callable[[list[Event]], None],
         on_batch: Callable[[Sequence[PendingEvent]], None] = lambda batch: None,
+        on_crash: Callable[[], None] = lambda: None,
         max_batch: int = 500,
         max_queue: int = 10_000,
     ) -> None:
         self._pool = pool
         self._on_committed = on_committed
         self._on_batch = on_batch
+        self._on_crash = on_crash
         self._max_batch = max_batch
         self._queue: asyncio.Queue[PendingEvent] = asyncio.Queue(max_queue)
         self._task: asyncio.Task[None] | None = None
@@ -115,7 +118,8 @@ class EventWriter:
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or task.exception() is None:
             return
-        _log.error("writer_crashed", error=repr(task.exception()))
+        _log.error("writer_crashed", error=type(task.exception()).__name__)
+        self._on_crash()
         while not self._queue.empty():
             pending = self._queue.get_nowait()
             if not pending.future.done():
@@ -136,20 +140,24 @@ class EventWriter:
     async def _commit_batch(self, batch: list[PendingEvent]) -> None:
         try:
             results, events = await self._commit(batch)
-        except (*STORE_DOWN_ERRORS, asyncpg.PostgresError) as exc:
-            _log.warning("commit_failed", events=len(batch), error=type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001 - store down or a defect: fail this batch only
+            level = _log.warning if isinstance(exc, (*STORE_DOWN_ERRORS, asyncpg.PostgresError)) else _log.error
+            level("commit_failed", events=len(batch), error=type(exc).__name__)
             for pending in batch:
                 if not pending.future.done():
                     pending.future.set_exception(
                         Unavailable("the store is unavailable; nothing was stored, retry later")
                     )
             return
-        self._on_batch(batch)
-        if events:
-            self._on_committed(events)
         for pending, result in zip(batch, results, strict=True):
             if not pending.future.done():
                 pending.future.set_result(result)
+        try:
+            self._on_batch(batch)
+            if events:
+                self._on_committed(events)
+        except Exception as exc:  # noqa: BLE001 - committed already: the hub re-reads gaps
+            _log.error("after_commit_failed", error=type(exc).__name__)
 
     async def _commit(self, batch: list[PendingEvent]) -> tuple[list[WriteResult], list[Event]]:
         columns = _columns(batch)

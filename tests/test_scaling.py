@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -130,3 +131,19 @@ async def test_revoking_a_unit_closes_its_open_connections_within_5_seconds(rela
     with pytest.raises(websockets.InvalidStatus):
         async with stream_client(relays[0], token):
             pass
+
+
+async def test_a_client_that_never_reads_its_replies_is_closed_with_4408(relays, dsn):
+    """Error replies count against the send buffer too: unread, they end in 4408."""
+    _, token = await create_unit(dsn, unique_unit("ML"), country="ML")
+    noisy = {"type": "publish", "id": "noisy", "alert": {f"field{i}": 1 for i in range(300)}}
+    async with stream_client(relays[1], token) as client:
+        client.ws.transport.pause_reading()
+        with contextlib.suppress(websockets.ConnectionClosed):
+            for _ in range(3000):  # ~3000 replies of ~12 KB: far past every buffer
+                await client.send(noisy)
+        client.ws.transport.resume_reading()
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                await client.recv(timeout=30)
+    assert 4408 == closed.value.rcvd.code

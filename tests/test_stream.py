@@ -320,3 +320,37 @@ async def test_the_relay_answers_health_and_metrics(relay: RelayProcess):
     for name in ("relay_open_connections", "relay_alerts_published_total", "relay_deliveries_total",
                  "relay_publish_commit_seconds_bucket", 'relay_errors_total{code="bad_frame"}'):
         assert name in text
+
+
+async def test_a_receipt_id_and_a_publish_id_do_not_collide(relay, units):
+    """Idempotency keys are per kind of frame: a receipt reusing a publish id is a new receipt."""
+    async with stream_client(relay, units["cmn"][1]) as cmn, stream_client(relay, units["bko"][1]) as bko:
+        target = await bko.publish(passenger_alert())
+        own = await cmn.publish(passenger_alert(distribution={"units": ["ML-BKO-JAITF"]}), ident="same-id")
+        receipt = await cmn.request({"type": "receipt", "id": "same-id", "alert_id": target["alert_id"],
+                                     "status": "received"})
+    assert receipt["duplicate"] is False
+    assert receipt["seq"] > own["seq"]
+    assert target["alert_id"] == receipt["alert_id"]
+
+
+async def test_binary_values_in_ext_are_an_invalid_alert(relay, units):
+    """ext holds JSON values only: msgpack binary data is refused, not retried forever."""
+    async with stream_client(relay, units["bko"][1], encoding="relay.v1.msgpack") as client:
+        error = await client.publish(seizure_alert(ext={"photo": b"\x89PNG"}))
+    assert ("invalid_alert", ["ext.photo"]) == (error["code"], [d["field"] for d in error["details"]])
+
+
+async def test_a_since_beyond_the_newest_event_is_refused(relay, units):
+    """A cursor from elsewhere (beyond the committed head) is a bad_frame naming since."""
+    async with stream_client(relay, units["cdg"][1]) as client:
+        reply = await client.subscribe(since=client.welcome["head"] + 1_000_000)
+    assert ("error", "bad_frame", ["since"]) == (reply["type"], reply["code"], [d["field"] for d in reply["details"]])
+
+
+async def test_welcome_head_is_the_committed_head(relay, units):
+    """After an acknowledged publish, a new connection's welcome head is at least its seq."""
+    async with stream_client(relay, units["bko"][1]) as client:
+        ack = await client.publish(passenger_alert())
+    async with stream_client(relay, units["cmn"][1]) as client:
+        assert client.welcome["head"] >= ack["seq"]
