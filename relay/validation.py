@@ -460,16 +460,25 @@ def _check_route(check: _Check, flight: Mapping[str, Any]) -> None:
             check.bad(f"flight.route[{index}]", f"must be the flight's {key} {expected!r}")
 
 
+def _check_item_list(
+    check: _Check, alert: dict[str, Any], key: str, *, required_for: str, noun: str,
+    check_item: Callable[[_Check, str, object], None],
+) -> None:
+    """A list of 1-50 items required for one kind, at most 50 for the other."""
+    required = alert.get("kind") == required_for
+    if key not in alert:
+        if required:
+            check.bad(key, f"is required for a {required_for} alert (1 to {MAX_ITEMS} {noun})")
+        return
+    items = check.items(key, alert[key], low=int(required), high=MAX_ITEMS)
+    for index, item in enumerate(items or ()):
+        check_item(check, f"{key}[{index}]", item)
+
+
 def _check_subjects(check: _Check, alert: dict[str, Any]) -> None:
     """Passenger: 1-50 subjects required; seizure: at most 50."""
-    passenger = alert.get("kind") == "passenger"
-    if "subjects" not in alert:
-        if passenger:
-            check.bad("subjects", "is required for a passenger alert (1 to 50 subjects)")
-        return
-    subjects = check.items("subjects", alert["subjects"], low=int(passenger), high=MAX_ITEMS)
-    for index, subject in enumerate(subjects or ()):
-        _check_subject(check, f"subjects[{index}]", subject)
+    _check_item_list(check, alert, "subjects", required_for="passenger", noun="subjects",
+                     check_item=_check_subject)
 
 
 def _check_subject(check: _Check, path: str, value: object) -> None:
@@ -537,14 +546,8 @@ def _check_action(check: _Check, alert: dict[str, Any]) -> None:
 
 def _check_seizures(check: _Check, alert: dict[str, Any]) -> None:
     """Seizure: 1-50 items required; passenger: at most 50."""
-    seizure = alert.get("kind") == "seizure"
-    if "seizures" not in alert:
-        if seizure:
-            check.bad("seizures", "is required for a seizure alert (1 to 50 items)")
-        return
-    seizures = check.items("seizures", alert["seizures"], low=int(seizure), high=MAX_ITEMS)
-    for index, item in enumerate(seizures or ()):
-        _check_seizure(check, f"seizures[{index}]", item)
+    _check_item_list(check, alert, "seizures", required_for="seizure", noun="items",
+                     check_item=_check_seizure)
 
 
 def _check_seizure(check: _Check, path: str, value: object) -> None:

@@ -7,6 +7,7 @@ each other's events.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import shutil
 import tempfile
@@ -77,15 +78,22 @@ def workdir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-async def relay(dsn: str, workdir: Path) -> AsyncIterator[RelayProcess]:
-    """One relay process shared by the tests of a module."""
-    process = RelayProcess(dsn, workdir, config_text=REGIONS_CONFIG)
+@contextlib.asynccontextmanager
+async def running_relay(dsn: str, workdir: Path, config_text: str = "") -> AsyncIterator[RelayProcess]:
+    """A relay process with its own configuration, stopped (SIGTERM) at the end."""
+    process = RelayProcess(dsn, workdir, config_text=config_text)
     await process.start()
     try:
         yield process
     finally:
         await process.stop()
+
+
+@pytest.fixture(scope="module")
+async def relay(dsn: str, workdir: Path) -> AsyncIterator[RelayProcess]:
+    """One relay process shared by the tests of a module (modules may override it)."""
+    async with running_relay(dsn, workdir, REGIONS_CONFIG) as process:
+        yield process
 
 
 REGIONS_CONFIG = """

@@ -11,7 +11,7 @@ import pytest
 import websockets
 
 from tests.alert_examples import seizure_alert
-from tests.conftest import REGIONS_CONFIG
+from tests.conftest import REGIONS_CONFIG, running_relay
 from tests.support import RelayProcess, create_unit, stream_client, unique_unit
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -25,12 +25,8 @@ publish_burst = 100000
 
 @pytest.fixture(scope="module")
 async def relay(dsn, workdir):
-    process = RelayProcess(dsn, workdir, config_text=FAST_LIMITS)
-    await process.start()
-    try:
+    async with running_relay(dsn, workdir, FAST_LIMITS) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 async def publish_until_acked(relay: RelayProcess, token: str, alerts: list[dict], prefix: str,

@@ -11,7 +11,8 @@ import websockets
 from websockets.asyncio.client import connect
 
 from tests.alert_examples import passenger_alert, seizure_alert
-from tests.support import TIMEOUT, RelayProcess, create_unit, stream_client, unique_unit
+from tests.conftest import running_relay
+from tests.support import TIMEOUT, create_unit, stream_client, unique_unit
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -27,12 +28,8 @@ max_frame_bytes = 65536
 
 @pytest.fixture(scope="module")
 async def relay(dsn, workdir):
-    process = RelayProcess(dsn, workdir, config_text=CONFIG)
-    await process.start()
-    try:
+    async with running_relay(dsn, workdir, CONFIG) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 async def test_a_unit_publishing_past_its_rate_gets_rate_limited(relay, dsn):
