@@ -158,9 +158,11 @@ async def test_the_relay_survives_a_database_restart(relay, dsn, pg_server):
                 break
             await asyncio.sleep(0.1)
         events = await subscriber.events(2, timeout=20)
+    resumed = await read_all_since(relay, sub_token, before["seq"] - 1)
     assert "unavailable" == during["code"]
     assert "ack" == after["type"] and after["duplicate"] is False
     assert [before["seq"], after["seq"]] == [e["seq"] for e in events]
+    assert [before["seq"], after["seq"]] == [e["seq"] for e in resumed]
 
 
 async def test_idempotency_holds_across_a_relay_restart(dsn, workdir):
