@@ -83,7 +83,7 @@ async def _serve(config: Config, dsn: str, stop: asyncio.Event) -> None:
         background.add(task)
         task.add_done_callback(background.discard)
 
-    listener = Listener(dsn, on_head=hub.announce, on_revoked_unit=runtime.revoke_unit,
+    listener = Listener(dsn, role=config.database.role, on_head=hub.announce, on_revoked_unit=runtime.revoke_unit,
                         on_unit_added=refresh_units)
     tasks = [asyncio.create_task(listener.run(), name="relay-listener"),
              asyncio.create_task(runtime.watch_revocations(), name="relay-revocations")]

@@ -15,6 +15,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import asyncpg
+
+from relay.chain import verify_chain
 from relay.config import Config, ConfigError, load_config
 from relay.embedded import EmbeddedPostgresError
 from relay.logs import configure_logging
@@ -45,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     units.add_parser("list", parents=[common], help="list units")
     revoke = units.add_parser("revoke", parents=[common], help="revoke a unit and all its tokens")
     revoke.add_argument("unit_id")
+
+    audit = commands.add_parser("audit", help="audit the event log").add_subparsers(
+        dest="audit_command", required=True)
+    audit.add_parser("verify", parents=[common],
+                     help="recompute the tamper-evident chain; exit 1 naming the first broken seq")
 
     tokens = commands.add_parser("tokens", help="manage tokens").add_subparsers(
         dest="tokens_command", required=True)
@@ -104,11 +112,23 @@ async def _one_shot(args: argparse.Namespace, config: Config) -> int:
         elif args.command == "units" and args.units_command == "revoke":
             count = await revoke_unit(conn, args.unit_id)
             print(f"unit {args.unit_id} revoked ({count} active token(s) revoked)")
+        elif args.command == "audit":
+            return await _verify(conn)
         elif args.command == "tokens":
             token = await issue_token(conn, args.unit_id)
             print(f"new token for {args.unit_id} (shown once; store it now):")
             print(token)
     return 0
+
+
+async def _verify(conn: asyncpg.Connection) -> int:
+    report = await verify_chain(conn)
+    if report.intact:
+        print(f"intact: {report.events} events, head {report.head}, head hash {report.head_hash}")
+        return 0
+    print(f"broken at seq {report.first_broken_seq}: {report.reason} "
+          f"({report.events} events verified before it)")
+    return 1
 
 
 def _print_units(rows: list) -> None:  # type: ignore[type-arg]

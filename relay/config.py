@@ -9,6 +9,7 @@ Every key is optional (``shared/spec/protocol.md`` "Configuration file"). A scal
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -37,6 +38,7 @@ class ConfigError(Exception):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DatabaseConfig:
     url: str = ""
+    role: str = "relay_app"
     pool_min: int = 2
     pool_max: int = 10
     command_timeout: float = 10.0
@@ -94,6 +96,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "limits": LimitsConfig,
     "log": LogConfig,
 }
+_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _LOG_FORMATS = ("auto", "json", "console")
 
@@ -198,6 +201,8 @@ def _check_section(name: str, section: object) -> None:
             raise ConfigError(f"bad value for 'log.level': must be one of {', '.join(_LOG_LEVELS)}")
         if section.format not in _LOG_FORMATS:
             raise ConfigError(f"bad value for 'log.format': must be one of {', '.join(_LOG_FORMATS)}")
+    if isinstance(section, DatabaseConfig) and section.role and not _ROLE.match(section.role):
+        raise ConfigError("bad value for 'database.role': must be a plain role name")
     if isinstance(section, DatabaseConfig) and section.pool_min > section.pool_max:
         raise ConfigError("bad value for 'database.pool_min': larger than database.pool_max")
     if isinstance(section, StreamConfig) and bool(section.tls_cert) != bool(section.tls_key):

@@ -30,8 +30,19 @@ STORE_DOWN_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+async def assume_role(conn: asyncpg.Connection, role: str) -> None:
+    """Work as the least-privileged ``role`` (sql/004): it cannot alter or delete events."""
+    if role:
+        await conn.execute(f'SET ROLE "{role}"')  # role name checked by relay.config
+
+
 async def create_pool(dsn: str, config: DatabaseConfig) -> asyncpg.Pool:
-    """A pool whose connections are recycled after a database restart."""
+    """A pool whose connections are recycled after a database restart and work as
+    ``config.role``."""
+
+    async def init(conn: asyncpg.Connection) -> None:
+        await assume_role(conn, config.role)
+
     return await asyncpg.create_pool(
         dsn,
         min_size=config.pool_min,
@@ -39,6 +50,7 @@ async def create_pool(dsn: str, config: DatabaseConfig) -> asyncpg.Pool:
         command_timeout=config.command_timeout,
         max_inactive_connection_lifetime=60.0,
         server_settings={"application_name": "relay"},
+        init=init,
     )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import asyncpg
 import structlog
 
+from relay.database import assume_role
 from relay.eventlog import read_head
 from relay.writer import EVENTS_CHANNEL
 
@@ -28,11 +29,13 @@ class Listener:
         self,
         dsn: str,
         *,
+        role: str,
         on_head: Callable[[int], None],
         on_revoked_unit: Callable[[str], None],
         on_unit_added: Callable[[], None],
     ) -> None:
         self._dsn = dsn
+        self._role = role
         self._on_head = on_head
         self._on_revoked_unit = on_revoked_unit
         self._on_unit_added = on_unit_added
@@ -57,6 +60,7 @@ class Listener:
         conn = await asyncpg.connect(self._dsn, timeout=5, server_settings={
             "application_name": "relay-listener"})
         try:
+            await assume_role(conn, self._role)
             await conn.add_listener(EVENTS_CHANNEL, self._events)
             await conn.add_listener("relay_revocations", self._revocation)
             await conn.add_listener("relay_units", self._unit)

@@ -11,6 +11,7 @@ import contextlib
 import itertools
 import shutil
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -57,7 +58,7 @@ async def template_db(pg_server: EmbeddedPostgres) -> str:
 
 
 async def fresh_database(pg_server: EmbeddedPostgres, template: str) -> str:
-    name = f"relay_test_{next(_databases)}"
+    name = f"relay_test_{next(_databases)}_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(pg_server.dsn())
     try:
         await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
