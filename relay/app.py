@@ -22,6 +22,7 @@ from aiohttp import web
 from relay import reference
 from relay.config import Config
 from relay.database import create_pool
+from relay.deliveries import DeliveryRecorder
 from relay.eventlog import fetch_events, read_head
 from relay.http_api import build_http_app
 from relay.hub import Hub
@@ -52,11 +53,13 @@ async def run_relay(config: Config, stop: asyncio.Event) -> None:
 async def _serve(config: Config, dsn: str, stop: asyncio.Event) -> None:
     pool = await create_pool(dsn, config.database)
     metrics = RelayMetrics()
+    deliveries = DeliveryRecorder(pool, on_dropped=metrics.delivery_records_dropped.inc)
     hub = Hub(
         regions=config.regions,
         fetch_range=lambda after, upto: fetch_events(pool, after, upto, _FANOUT_PAGE),
         send_buffer_bytes=config.stream.send_buffer_bytes,
         on_delivered=metrics.deliveries.inc,
+        record_delivery=deliveries.record,
     )
     hub.start_at(await read_head(pool))
 
@@ -86,7 +89,8 @@ async def _serve(config: Config, dsn: str, stop: asyncio.Event) -> None:
     listener = Listener(dsn, role=config.database.role, on_head=hub.announce, on_revoked_unit=runtime.revoke_unit,
                         on_unit_added=refresh_units)
     tasks = [asyncio.create_task(listener.run(), name="relay-listener"),
-             asyncio.create_task(runtime.watch_revocations(), name="relay-revocations")]
+             asyncio.create_task(runtime.watch_revocations(), name="relay-revocations"),
+             asyncio.create_task(deliveries.run(), name="relay-deliveries")]
     for task in tasks:
         task.add_done_callback(_fail_loudly(stop))
     writer.start()
@@ -112,6 +116,7 @@ async def _serve(config: Config, dsn: str, stop: asyncio.Event) -> None:
             task.cancel()
         await asyncio.gather(*tasks, *background, return_exceptions=True)
         await hub.stop()
+        await deliveries.flush()
         await pool.close()
         _log.info("relay_stopped")
 

@@ -57,12 +57,14 @@ class Hub:
         fetch_range: FetchRange,
         send_buffer_bytes: int,
         on_delivered: Callable[[int], None] = lambda count: None,
+        record_delivery: Callable[[int, str], None] = lambda seq, unit_id: None,
     ) -> None:
         self.head = 0
         self._regions = regions
         self._fetch_range = fetch_range
         self._send_buffer_bytes = send_buffer_bytes
         self._on_delivered = on_delivered
+        self.record_delivery = record_delivery
         self._subscribers: set[Subscriber] = set()
         self._early: dict[int, Event] = {}
         self._wanted = 0
@@ -165,6 +167,8 @@ class Hub:
                 continue
             subscriber.last_seq = event.seq
             subscriber.write(event.wire(subscriber.encoding))
+            if event.facts is not None:
+                self.record_delivery(event.seq, viewer.unit_id)
             delivered += 1
         if delivered:
             self._on_delivered(delivered)

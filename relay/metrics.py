@@ -48,5 +48,10 @@ class RelayMetrics:
             "relay_slow_consumer_closes", "Subscribers closed with 4408.", registry=self.registry
         )
 
+        self.delivery_records_dropped = Counter(
+            "relay_delivery_records_dropped", "Delivery records dropped (buffer full during a store outage).",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
