@@ -7,6 +7,7 @@
     ├── UnknownType                 unknown_type
     ├── InvalidAlert                invalid_alert   details name every problem
     ├── InvalidFilter               invalid_filter
+    ├── InvalidQuery                invalid_query   HTTP query parameters (Relay's addition)
     ├── Forbidden                   forbidden
     ├── NotFound                    not_found
     ├── RateLimited                 rate_limited    retriable
@@ -25,12 +26,16 @@ from relay.model import Problem
 __all__ = [
     "ERROR_CODES",
     "BadFrame",
+    "Conflict",
     "Forbidden",
     "InvalidAlert",
     "InvalidFilter",
+    "InvalidQuery",
     "NotFound",
     "RateLimited",
     "RelayError",
+    "TooLarge",
+    "Unauthorized",
     "Unavailable",
     "UnknownType",
 ]
@@ -62,6 +67,30 @@ class InvalidAlert(RelayError):
 
 class InvalidFilter(RelayError):
     code = "invalid_filter"
+
+
+class InvalidQuery(RelayError):
+    """Bad query parameters of an HTTP request (an addition to the contract's codes)."""
+
+    code = "invalid_query"
+
+
+class Unauthorized(RelayError):
+    """HTTP only: no token, or one that is unknown or revoked (401)."""
+
+    code = "unauthorized"
+
+
+class Conflict(RelayError):
+    """HTTP only: an Idempotency-Key already used for a different alert (409)."""
+
+    code = "conflict"
+
+
+class TooLarge(RelayError):
+    """HTTP only: a request body over the maximum (413)."""
+
+    code = "too_large"
 
 
 class Forbidden(RelayError):

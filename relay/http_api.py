@@ -1,6 +1,8 @@
-"""The HTTP server (aiohttp): ``/healthz``, ``/readyz`` and ``/metrics``.
+"""The HTTP server (aiohttp): health, metrics, the alerts API, the audit API, OpenAPI.
 
-The audit and alert endpoints of the contract come in a later change.
+Routes are declared here; handlers live in :mod:`relay.http_alerts` and
+:mod:`relay.http_audit`; authentication, errors and the access log in
+:mod:`relay.http_common`.
 """
 
 from __future__ import annotations
@@ -9,12 +11,15 @@ import asyncio
 
 from aiohttp import web
 
+from relay import http_alerts, http_audit
 from relay.eventlog import read_head
+from relay.http_common import RUNTIME_KEY, api_middleware, json_response
+from relay.openapi import openapi_document
 from relay.runtime import Runtime
 
-__all__ = ["RUNTIME_KEY", "build_http_app"]
+__all__ = ["MAX_BODY_BYTES", "RUNTIME_KEY", "build_http_app"]
 
-RUNTIME_KEY = web.AppKey("runtime", Runtime)
+MAX_BODY_BYTES = 131_072  # an alert is at most 64 KiB encoded; its JSON may be larger
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -42,10 +47,21 @@ async def metrics(request: web.Request) -> web.Response:
                         headers={"X-Content-Type-Options": "nosniff"})
 
 
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(openapi_document())
+
+
 def build_http_app(runtime: Runtime) -> web.Application:
-    app = web.Application(client_max_size=1_048_576)
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[api_middleware])
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/v1/openapi.json", openapi)
+    app.router.add_post("/v1/alerts", http_alerts.publish_alert)
+    app.router.add_get("/v1/alerts", http_alerts.list_alerts)
+    app.router.add_get("/v1/alerts/{alert_id}", http_alerts.get_alert)
+    app.router.add_get("/v1/audit/export", http_audit.export)
+    app.router.add_get("/v1/audit/verify", http_audit.verify)
+    app.router.add_get("/v1/audit/access-log", http_audit.access_log)
     return app

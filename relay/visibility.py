@@ -10,7 +10,14 @@ from dataclasses import dataclass
 
 from relay.model import AlertFacts, Distribution
 
-__all__ = ["Viewer", "is_addressed_to", "may_see_alert", "may_see_receipt"]
+__all__ = [
+    "Viewer",
+    "is_addressed_to",
+    "may_see_alert",
+    "may_see_receipt",
+    "regions_of",
+    "sql_may_see_alert",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +58,24 @@ def may_see_alert(
 def may_see_receipt(viewer: Viewer, alert_origin: str, receipt_author: str) -> bool:
     """A receipt is seen by the alert's origin and by the receipt's author."""
     return viewer.unit_id in (alert_origin, receipt_author)
+
+
+def regions_of(country: str, regions: Mapping[str, frozenset[str]]) -> list[str]:
+    """The names of the configured regions that contain ``country``."""
+    return sorted(name for name, members in regions.items() if country in members)
+
+
+def sql_may_see_alert(
+    viewer: Viewer, regions: Mapping[str, frozenset[str]], first_param: int
+) -> tuple[str, list[object]]:
+    """:func:`may_see_alert` as a SQL condition over ``relay_events`` columns.
+
+    The same rule for the database's side of the HTTP history; a test checks that both
+    renderings agree on every combination of distribution, TLP and viewer.
+    """
+    unit, country, names = (f"${first_param + i}" for i in range(3))
+    condition = (
+        f"(origin_unit = {unit} OR {unit} = ANY(dist_units) OR (tlp <> 'red' AND ("
+        f"dist_all OR {country} = ANY(dist_countries) OR dist_regions && {names}::text[])))"
+    )
+    return condition, [viewer.unit_id, viewer.country, regions_of(viewer.country, regions)]
