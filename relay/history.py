@@ -132,8 +132,10 @@ def _like(text: str) -> str:
 
 
 def history_sql(query: HistoryQuery, viewer: Viewer | None,
-                regions: Mapping[str, frozenset[str]], columns: str) -> tuple[str, list[Any]]:
-    """One SELECT over alerts, newest first. ``viewer`` None: everything (role audit)."""
+                regions: Mapping[str, frozenset[str]], columns: str, *,
+                oldest_first: bool = False) -> tuple[str, list[Any]]:
+    """One SELECT over alerts, newest first (exports: oldest first).
+    ``viewer`` None: everything (role audit)."""
     where = ["kind = 'alert'"]
     params: list[Any] = []
 
@@ -162,5 +164,6 @@ def history_sql(query: HistoryQuery, viewer: Viewer | None,
         where.append(f"summary ILIKE {param(_like(f['q']))}")
     if query.before_seq is not None:
         where.append(f"seq < {param(query.before_seq)}")
-    sql = f"SELECT {columns} FROM relay_events WHERE {' AND '.join(where)} ORDER BY seq DESC"
+    order = "ASC" if oldest_first else "DESC"
+    sql = f"SELECT {columns} FROM relay_events WHERE {' AND '.join(where)} ORDER BY seq {order}"
     return sql, params

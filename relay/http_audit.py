@@ -50,7 +50,8 @@ async def export(request: web.Request) -> web.StreamResponse:
     if fmt not in ("ndjson", "csv"):
         raise InvalidQuery("unknown export format", [Problem("format", "must be ndjson or csv")])
     query = parse_history_query(request.query, paged=False, extra=("format",))
-    sql, params = history_sql(query, None, runtime.config.regions, _EXPORT_COLUMNS)
+    sql, params = history_sql(query, None, runtime.config.regions, _EXPORT_COLUMNS,
+                              oldest_first=True)
     response = web.StreamResponse(headers={
         "Content-Type": "application/x-ndjson" if fmt == "ndjson" else "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="relay-export.{fmt}"',

@@ -206,6 +206,7 @@ async def test_audit_endpoints_verify_export_and_log_every_request(relay, cast):
     lines = [json.loads(line) for line in ndjson.splitlines()]
     _, csv_text, _ = await auditor.call("GET", "/v1/audit/export", params={"format": "csv", "kind": "passenger"})
     assert total == len(lines) and all(len(line["hash"]) == 64 for line in lines)
+    assert [line["seq"] for line in lines] == sorted(line["seq"] for line in lines)
     assert csv_text.startswith("seq,alert_id,received_at")
     _, log, _ = await auditor.call("GET", "/v1/audit/access-log", params={"limit": "10"})
     paths = [(e["path"], e["rows"]) for e in log["entries"]]
