@@ -647,6 +647,8 @@ def _non_json_values(value: object, path: str) -> list[str]:
     if isinstance(value, list):
         return [bad for i, item in enumerate(value) for bad in _non_json_values(item, f"{path}[{i}]")]
     if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            return [path]  # JSON object keys are strings; a binary key cannot be stored
         return [bad for key, item in value.items() for bad in _non_json_values(item, f"{path}.{key}")]
     return [path]
 

@@ -387,6 +387,9 @@ RULES = [
     # ext and unknown fields
     case(S, "ext", ["x"], "ext", "must be a map"),
     case(S, "ext", {1: "x"}, "ext", "must have string keys"),
+    case(S, "ext", {"case": {b"ref": "x"}}, "ext.case",
+         "must hold only JSON values: no binary data, non-finite numbers "
+         "or integers beyond 64 bits (the alert travels in both encodings)"),
     case(S, "ext", {"blob": "x" * 5000}, "ext", "is 5009 bytes encoded; it must be at most 4096"),
     case(S, "colour", "red", "colour", "unknown field"),
     case(S, "", 1, "''", "unknown field"),
