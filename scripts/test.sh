@@ -4,6 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
 install_relay '[test]'
-"$VENV/bin/python" -m ruff check relay tests bench
-"$VENV/bin/python" -m mypy relay
+"$VENV/bin/python" -m ruff check relay clients tests bench
+"$VENV/bin/python" -m mypy relay clients
 "$VENV/bin/python" -m pytest "$@"

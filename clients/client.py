@@ -1,0 +1,272 @@
+"""The async client library: a connection that comes back by itself.
+
+::
+
+    async with RelayClient("wss://relay.example/v1/stream", token) as client:
+        ack = await client.publish(alert, key="bko-2026-0001")        # resent until acked
+        async for event in client.feed(cursor=CursorFile(path)):      # resumes after drops
+            ...
+        await client.receipt(alert_id, "positive", note="courier stopped at gate 4")
+
+What it guarantees, by following protocol.md ("Ordering", "Idempotency"):
+
+- **Reconnect** with exponential backoff and full jitter whenever the connection is lost
+  or cannot be opened; a refused token (:class:`AuthenticationFailed`) is never retried.
+- **Publish and receipts are resent with the same id** until an ``ack`` or a final
+  error arrives, so the relay stores each once however often the link drops.
+- **The feed resumes** from the last seq it handed out, with ``since``, on every new
+  connection, and drops any event whose seq it has already handed out; with a
+  :class:`~clients.cursor.CursorFile` that seq is kept on disk across restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from clients.backoff import Backoff
+from clients.connection import (
+    AuthenticationFailed,
+    ClientError,
+    Connection,
+    EncodingName,
+    Rejected,
+    RelayUnreachable,
+)
+from clients.cursor import CursorFile
+
+__all__ = ["Ack", "GaveUp", "RelayClient"]
+
+# A handed-out seq is written to the cursor file at once; fsync at most this often.
+_DURABLE_EVERY: Final = 1.0
+
+
+class GaveUp(RelayUnreachable):
+    """No ack within the caller's deadline; the frame may still be pending: resend later."""
+
+
+@dataclass(frozen=True)
+class Ack:
+    """The relay's promise that a publish or receipt is stored (protocol.md, publish)."""
+
+    seq: int
+    alert_id: str
+    duplicate: bool
+
+
+class RelayClient:
+    """Publishes, receipts and one live feed over a connection that reconnects itself."""
+
+    def __init__(self, url: str, token: str, *, encoding: EncodingName = "json",
+                 backoff: Backoff | None = None, open_timeout: float = 10.0,
+                 reply_timeout: float = 30.0,
+                 on_state: Callable[[str, str], None] | None = None) -> None:
+        self.url = url
+        self._token = token
+        self.encoding: EncodingName = encoding
+        self.backoff = backoff or Backoff()
+        self.open_timeout = open_timeout
+        self.reply_timeout = reply_timeout
+        self._on_state = on_state or (lambda state, detail: None)
+        self._connection: Connection | None = None
+        self._connecting = asyncio.Lock()
+        self._closed = False
+        # The feed's position: resubscribe from here after every reconnect.
+        self._feeding = False
+        self._filter: dict[str, Any] | None = None
+        self.position: int | None = None
+        self.welcome: dict[str, Any] = {}
+
+    async def __aenter__(self) -> RelayClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._connection is not None:
+            await self._connection.close()
+
+    # -- connecting -------------------------------------------------------------
+
+    async def connect(self) -> Connection:
+        """One attempt: the open connection, or RelayUnreachable / AuthenticationFailed."""
+        async with self._connecting:
+            current = self._connection
+            if current is not None and not current.closed:
+                return current
+            connection = await Connection.open(self.url, self._token, encoding=self.encoding,
+                                               timeout=self.open_timeout)
+            self.welcome = connection.welcome
+            self._connection = connection
+            self._on_state("connected", connection.unit)
+            if self._feeding:
+                await self._subscribe(connection)
+            return connection
+
+    async def _connected(self, deadline: float | None) -> Connection:
+        """Connect, retrying with backoff until ``deadline`` (monotonic) if there is one."""
+        while True:
+            if self._closed:
+                raise RelayUnreachable("the client is closed")
+            try:
+                connection = await self.connect()
+            except AuthenticationFailed:
+                raise
+            except RelayUnreachable as exc:
+                await self._pause(str(exc), deadline)
+                continue
+            self.backoff.reset()
+            return connection
+
+    async def _pause(self, why: str, deadline: float | None) -> None:
+        delay = self.backoff.next_delay()
+        if deadline is not None and time.monotonic() + delay > deadline:
+            raise GaveUp(why)
+        self._on_state("waiting", f"{why}; retrying in {delay:.1f} s")
+        await asyncio.sleep(delay)
+
+    # -- publishing -------------------------------------------------------------
+
+    async def publish(self, alert: dict[str, Any], key: str, *,
+                      give_up_after: float | None = None) -> Ack:
+        """Publish ``alert`` under the idempotency ``key``; resend until acknowledged.
+
+        Raises :class:`Rejected` for a final error (nothing stored: fix and post again),
+        :class:`AuthenticationFailed`, or :class:`GaveUp` after ``give_up_after`` seconds
+        (the alert may or may not be stored: resend with the same key later).
+        """
+        return await self._until_acked({"type": "publish", "id": key, "alert": alert},
+                                       give_up_after)
+
+    async def receipt(self, alert_id: str, status: str, *, note: str | None = None,
+                      key: str | None = None, give_up_after: float | None = None) -> Ack:
+        """Send a receipt about ``alert_id``; resent with the same key until acknowledged."""
+        frame: dict[str, Any] = {"type": "receipt", "id": key or f"receipt-{status}-{alert_id}",
+                                 "alert_id": alert_id, "status": status}
+        if note is not None:
+            frame["note"] = note
+        return await self._until_acked(frame, give_up_after)
+
+    async def _until_acked(self, frame: dict[str, Any], give_up_after: float | None) -> Ack:
+        deadline = None if give_up_after is None else time.monotonic() + give_up_after
+        while True:
+            connection = await self._connected(deadline)
+            try:
+                reply = await connection.request(dict(frame), timeout=self.reply_timeout)
+            except AuthenticationFailed:
+                raise
+            except RelayUnreachable as exc:
+                await self._pause(str(exc), deadline)
+                continue
+            if reply["type"] == "ack":
+                return Ack(seq=int(reply["seq"]), alert_id=str(reply["alert_id"]),
+                           duplicate=bool(reply.get("duplicate", False)))
+            rejected = Rejected(reply)
+            if not rejected.retriable:
+                raise rejected
+            await self._pause(rejected.code, deadline)
+
+    # -- the feed ---------------------------------------------------------------
+
+    async def _subscribe(self, connection: Connection) -> None:
+        frame: dict[str, Any] = {"type": "subscribe"}
+        if self.position is not None:
+            frame["since"] = self.position
+        if self._filter is not None:
+            frame["filter"] = self._filter
+        reply = await connection.request(frame, timeout=self.reply_timeout)
+        connection.subscribed = reply["type"] == "subscribed"
+        if reply["type"] == "error":
+            rejected = Rejected(reply)
+            if rejected.retriable:  # e.g. the relay's database is down: try again later
+                await connection.close()
+                raise RelayUnreachable(f"subscribe answered {rejected.code}")
+            raise rejected
+        if self.position is None:
+            # protocol.md, Ordering: with no saved position, start from subscribed.head.
+            self.position = int(reply["head"])
+
+    async def feed(self, *, cursor: CursorFile | None = None, since: int | None = None,
+                   filter: dict[str, Any] | None = None,
+                   include_caught_up: bool = False) -> AsyncIterator[dict[str, Any]]:
+        """Alert and receipt events in seq order, each once, forever (until cancelled).
+
+        Starts after the cursor's saved seq, else after ``since``, else with what is
+        committed from now on. An event's seq counts as handled, and is saved to the
+        cursor, when the caller asks for the next event; an event the caller was given
+        but left the loop with (an exception, a break, a cancellation) is not counted,
+        so it comes again after a restart: at least once, never skipped.
+        A ``since`` the relay refuses (beyond its head) raises :class:`Rejected`.
+        """
+        if self._feeding:
+            raise RuntimeError("one feed per client")
+        saved = cursor.load() if cursor is not None else None
+        self.position = saved if saved is not None else since
+        self._filter = filter
+        self._feeding = True
+        last_durable = time.monotonic()
+        handed: int | None = None
+        try:
+            while True:
+                connection = await self._feed_connection()
+                try:
+                    frame = await connection.next_event()
+                except AuthenticationFailed:
+                    raise
+                except RelayUnreachable as exc:
+                    self._on_state("lost", str(exc))
+                    continue
+                if frame["type"] == "caught_up":
+                    # Everything up to here was handed out and handled (or not visible).
+                    self.position = max(self.position or 0, int(frame["seq"]))
+                    handed = self.position
+                    if cursor is not None:
+                        cursor.save(handed)
+                    if include_caught_up:
+                        yield frame
+                    continue
+                seq = int(frame["seq"])
+                if self.position is not None and seq <= self.position:
+                    continue  # already handed out: a duplicate across a reconnect
+                self.position = seq
+                yield frame
+                handed = seq
+                if cursor is not None:
+                    durable = time.monotonic() - last_durable >= _DURABLE_EVERY
+                    cursor.save(seq, durable=durable)
+                    if durable:
+                        last_durable = time.monotonic()
+        finally:
+            self._feeding = False
+            if cursor is not None and handed is not None:
+                cursor.save(handed, durable=True)
+
+    async def _feed_connection(self) -> Connection:
+        """The feed's connection; after a loss, reconnect (which resubscribes)."""
+        while True:
+            connection = self._connection
+            if connection is not None and not connection.closed and connection.subscribed:
+                return connection
+            try:
+                connection = await self._connected(None)
+                if not connection.subscribed:  # opened before the feed started
+                    async with self._connecting:
+                        if not connection.subscribed:
+                            await self._subscribe(connection)
+                return connection
+            except RelayUnreachable as exc:  # the subscribe got no answer; not if closed
+                if self._closed:
+                    raise
+                await self._pause(str(exc), None)
+
+    async def drop_connection(self) -> None:
+        """Close the current connection as if the link dropped; the client reconnects."""
+        if self._connection is not None:
+            with contextlib.suppress(ClientError):
+                await self._connection.close()

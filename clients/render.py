@@ -1,0 +1,127 @@
+"""One readable line per event of the feed, in English or French.
+
+An alert line shows, in this order: an EXERCISE or TEST mark when the alert is not
+``actual`` (alerts.md, status: such alerts must never be taken for real ones), the
+priority, the kind (and UPDATE/CANCEL), the flight and its route, the commodities and
+quantities or the number of subjects, the TLP, the origin unit and the seq::
+
+    *** EXERCISE *** FLASH PASSENGER AT571 2026-11-23 BKO→CMN→CDG · 1 subject · TLP:AMBER · ML-BKO-JAITF · #1234
+    URGENT SEIZURE at LFW · cocaine 2.4 kg · TLP:GREEN · TG-LFW-JAITF · #1236
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clients.i18n import Translator, register
+
+__all__ = ["render_event"]
+
+register({
+    "render.exercise": ("*** EXERCISE ***", "*** EXERCICE ***"),
+    "render.test": ("*** TEST ***", "*** TEST ***"),
+    "render.passenger": ("PASSENGER", "PASSAGER"),
+    "render.seizure": ("SEIZURE", "SAISIE"),
+    "render.update": ("UPDATE", "MISE À JOUR"),
+    "render.cancel": ("CANCEL", "ANNULATION"),
+    "render.routine": ("ROUTINE", "ROUTINE"),
+    "render.urgent": ("URGENT", "URGENT"),
+    "render.flash": ("FLASH", "FLASH"),
+    "render.at": ("at {airport}", "à {airport}"),
+    "render.subjects": ("{count} subject(s)", "{count} personne(s)"),
+    "render.of": ("of {alert_id}", "de {alert_id}"),
+    "render.receipt": ("RECEIPT {status} from {unit} on {alert_id}",
+                       "ACCUSÉ {status} de {unit} sur {alert_id}"),
+    "render.caught_up": ("--- up to date (#{seq}); live from here ---",
+                         "--- à jour (#{seq}) ; en direct à partir d'ici ---"),
+    "render.received": ("received", "reçu"),
+    "render.in_progress": ("in progress", "en cours"),
+    "render.positive": ("POSITIVE", "POSITIF"),
+    "render.negative": ("negative", "négatif"),
+    "render.not_located": ("not located", "non localisé"),
+})
+
+_SEPARATOR = " · "
+
+
+def _flight(alert: dict[str, Any], t: Translator) -> str | None:
+    flight = alert.get("flight")
+    if isinstance(flight, dict):
+        route = flight.get("route") or [flight.get("origin"), flight.get("destination")]
+        airports = "→".join(str(code) for code in route if code)
+        return " ".join(str(part) for part in (flight.get("number"), flight.get("date"), airports) if part)
+    if alert.get("location"):
+        return t("render.at", airport=alert["location"])
+    return None
+
+
+def _contents(alert: dict[str, Any], t: Translator) -> str | None:
+    seizures = alert.get("seizures")
+    if isinstance(seizures, list) and seizures:
+        return ", ".join(_seizure(item) for item in seizures if isinstance(item, dict))
+    subjects = alert.get("subjects")
+    if isinstance(subjects, list) and subjects:
+        return t("render.subjects", count=len(subjects))
+    return None
+
+
+def _seizure(item: dict[str, Any]) -> str:
+    parts = [item.get("commodity"), item.get("quantity"), item.get("unit")]
+    return " ".join(f"{part:g}" if isinstance(part, float) else str(part)
+                    for part in parts if part is not None)
+
+
+def _translated(t: Translator, prefix: str, value: object) -> str:
+    try:
+        return t(f"{prefix}.{value}")
+    except KeyError:
+        return str(value).upper()
+
+
+def _alert_line(frame: dict[str, Any], t: Translator) -> str:
+    alert: dict[str, Any] = frame.get("alert") or {}
+    head: list[str] = []
+    status = alert.get("status", "actual")
+    if status in ("exercise", "test"):
+        head.append(t(f"render.{status}"))
+    head.append(_translated(t, "render", alert.get("priority", "?")))
+    head.append(_translated(t, "render", alert.get("kind", "?")))
+    msg_type = alert.get("msg_type", "alert")
+    if msg_type in ("update", "cancel"):
+        head.append(_translated(t, "render", msg_type))
+        if alert.get("references"):
+            head.append(t("render.of", alert_id=alert["references"]))
+    flight = _flight(alert, t)
+    if flight:
+        head.append(flight)
+    parts = [" ".join(head)]
+    contents = _contents(alert, t)
+    if contents:
+        parts.append(contents)
+    parts.append(f"TLP:{str(alert.get('tlp', '?')).upper()}")
+    parts.append(str(alert.get("origin_unit", "?")))
+    parts.append(f"#{frame.get('seq')}")
+    return _SEPARATOR.join(parts)
+
+
+def _receipt_line(frame: dict[str, Any], t: Translator) -> str:
+    receipt: dict[str, Any] = frame.get("receipt") or {}
+    line = t("render.receipt", status=_translated(t, "render", receipt.get("status", "?")),
+             unit=receipt.get("unit", "?"), alert_id=receipt.get("alert_id", "?"))
+    parts = [line]
+    if receipt.get("note"):
+        parts.append(f"“{receipt['note']}”")
+    parts.append(f"#{frame.get('seq')}")
+    return _SEPARATOR.join(parts)
+
+
+def render_event(frame: dict[str, Any], t: Translator) -> str:
+    """The readable line of an ``alert``, ``receipt`` or ``caught_up`` frame."""
+    kind = frame.get("type")
+    if kind == "alert":
+        return _alert_line(frame, t)
+    if kind == "receipt":
+        return _receipt_line(frame, t)
+    if kind == "caught_up":
+        return t("render.caught_up", seq=frame.get("seq"))
+    return str(frame)
