@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
 import signal
 import sys
@@ -78,8 +79,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnitError as exc:
         print(f"relay: {exc}", file=sys.stderr)
         return 1
-    except (EmbeddedPostgresError, OSError) as exc:
-        print(f"relay: cannot reach the database: {exc}", file=sys.stderr)
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            print(f"relay: cannot listen on the configured address: {exc}", file=sys.stderr)
+        else:
+            print(f"relay: cannot reach the database: {exc}", file=sys.stderr)
+        return 1
+    except EmbeddedPostgresError as exc:
+        print(f"relay: cannot run the embedded database: {exc}", file=sys.stderr)
         return 1
 
 

@@ -5,7 +5,7 @@ The server listens only on a Unix socket inside its own data folder (no TCP port
 runs as the unprivileged system user ``embedded_postgres`` (PostgreSQL refuses root).
 
 Several relay processes may share one data directory: the first one starts the server,
-each registers its pid in ``postgres/relay-owners.json``, and the last ``relay serve`` to
+each registers its pid in ``DATA_DIR/postgres-owners.json``, and the last ``relay serve`` to
 leave stops it. One-shot commands (``relay units ...``) use a running server and leave it
 running, or start one and stop it when they are done.
 """

@@ -1,6 +1,7 @@
 """Who may see which event: the one implementation of protocol.md "Visibility".
 
-The stream, the replay and (later) the HTTP API all ask these functions.
+The stream, the replay and the HTTP API all ask these functions (the HTTP history
+through their SQL rendering).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Callers :meth:`EventWriter.submit` a :class:`PendingEvent` and await its result. The
 writer takes everything queued (up to ``max_batch``) and commits it in ONE statement, one
-round trip: ``relay_append()`` (sql/002, sql/003), which
+round trip: ``relay_append()`` (its current version in sql/004), which
 
 1. locks the ``relay_head`` row (serialises writers of every relay process, so seq
    follows commit order and has no gap);
@@ -179,7 +179,7 @@ def _json_list(values: frozenset[str] | None) -> str | None:
 
 
 def _columns(batch: list[PendingEvent]) -> list[list[Any]]:
-    """The 22 parallel arrays relay_append() takes (sql/002_append_function.sql)."""
+    """The 22 parallel arrays relay_append() takes (its current version: sql/004_chain_and_roles.sql)."""
     rows = []
     for p in batch:
         f = p.facts
