@@ -66,7 +66,7 @@ CLIENT_FRAME_TYPES = ("publish", "subscribe", "receipt")
 def frame_id(frame: dict[str, Any]) -> str | None:
     """The frame's ``id`` when it is a valid one (a string of 1-64 characters)."""
     value = frame.get("id")
-    if isinstance(value, str) and 1 <= len(value) <= 64:
+    if isinstance(value, str) and 1 <= len(value) <= 64 and "\x00" not in value:
         return value
     return None
 
@@ -106,6 +106,8 @@ def _check_id(frame: dict[str, Any], problems: list[Problem]) -> str:
         problems.append(Problem("id", "is required"))
     elif not isinstance(value, str) or not 1 <= len(value) <= 64:
         problems.append(Problem("id", "must be a string of 1 to 64 characters"))
+    elif "\x00" in value:  # it is stored as the idempotency key; PostgreSQL text has no NUL
+        problems.append(Problem("id", "must not contain the NUL character (U+0000)"))
     return value if isinstance(value, str) else ""
 
 
@@ -144,6 +146,8 @@ def _parse_receipt(frame: dict[str, Any], ident: str, problems: list[Problem]) -
     note = frame.get("note")
     if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE_LENGTH):
         problems.append(Problem("note", f"must be a string of at most {MAX_NOTE_LENGTH} characters"))
+    elif isinstance(note, str) and "\x00" in note:
+        problems.append(Problem("note", "must not contain the NUL character (U+0000)"))
     return ReceiptFrame(
         ident,
         alert_id if isinstance(alert_id, str) else "",

@@ -128,6 +128,8 @@ def validate_alert(
     alert.setdefault("status", "actual")
     check = _Check(known_units, regions)
     check.unknown_fields(alert, ALERT_FIELDS, "")
+    for path in _nul_paths(alert, ""):
+        check.bad(path or "alert", "must not contain the NUL character (U+0000), which cannot be stored")
     for section in _SECTIONS:
         section(check, alert)
     if check.problems:
@@ -156,6 +158,28 @@ def _copy(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy(item) for item in value]
     return value
+
+
+def _nul_paths(value: object, path: str) -> list[str]:
+    """Paths of the strings and map keys inside ``value`` that hold U+0000.
+
+    PostgreSQL cannot store NUL in text or jsonb, so such an alert must be refused here
+    rather than fail at commit (and with it the other alerts of its group commit).
+    """
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            inner = _join(path, _field_name(key))
+            if isinstance(key, str) and "\x00" in key:
+                found.append(inner)
+            else:
+                found += _nul_paths(item, inner)
+        return found
+    if isinstance(value, list):
+        return [bad for index, item in enumerate(value) for bad in _nul_paths(item, f"{path}[{index}]")]
+    return []
 
 
 def _join(prefix: str, key: str) -> str:

@@ -141,6 +141,13 @@ class EventWriter:
         try:
             results, events = await self._commit(batch)
         except Exception as exc:  # noqa: BLE001 - store down or a defect: fail this batch only
+            if len(batch) > 1 and not isinstance(exc, STORE_DOWN_ERRORS):
+                # One event the store refuses must not fail the others of its group:
+                # commit them one by one, in order, so only the culprit is refused.
+                _log.warning("commit_split", events=len(batch), error=type(exc).__name__)
+                for pending in batch:
+                    await self._commit_batch([pending])
+                return
             level = _log.warning if isinstance(exc, (*STORE_DOWN_ERRORS, asyncpg.PostgresError)) else _log.error
             level("commit_failed", events=len(batch), error=type(exc).__name__)
             for pending in batch:

@@ -342,6 +342,23 @@ async def test_binary_values_in_ext_are_an_invalid_alert(relay, units):
         error["code"], sorted(d["field"] for d in error["details"]))
 
 
+async def test_nul_characters_are_refused_by_name_not_failed_at_commit(relay, units):
+    """PostgreSQL cannot store U+0000: an alert, a frame id or a receipt note holding one
+    is refused with the field named, and the connection keeps working."""
+    async with stream_client(relay, units["bko"][1]) as client:
+        alert_error = await client.publish(seizure_alert(summary="gold\x00bars", ext={"k\x00": 1}))
+        await client.send({"type": "publish", "id": "key-\x00", "alert": seizure_alert()})
+        id_error = await client.recv_until(lambda f: f["type"] == "error")  # no id to echo
+        stored = await client.publish(seizure_alert())
+        note_error = await client.request({"type": "receipt", "alert_id": stored["alert_id"],
+                                           "status": "received", "note": "a\x00b"})
+    assert ("invalid_alert", ["ext.'k\\x00'", "summary"]) == (
+        alert_error["code"], sorted(d["field"] for d in alert_error["details"]))
+    assert ("bad_frame", ["id"]) == (id_error["code"], [d["field"] for d in id_error["details"]])
+    assert "ack" == stored["type"]
+    assert ("bad_frame", ["note"]) == (note_error["code"], [d["field"] for d in note_error["details"]])
+
+
 async def test_a_since_beyond_the_newest_event_is_refused(relay, units):
     """A cursor from elsewhere (beyond the committed head) is a bad_frame naming since."""
     async with stream_client(relay, units["cdg"][1]) as client:

@@ -1,0 +1,56 @@
+"""The group committer against PostgreSQL: one event the store refuses fails alone, the
+others of its group are committed, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+import uuid_utils
+
+from relay.errors import Unavailable
+from relay.facts import alert_facts
+from relay.publishing import rfc3339
+from relay.validation import validate_alert
+from relay.wire import encode_body
+from relay.writer import EventWriter, PendingEvent
+from tests.alert_examples import seizure_alert
+from tests.support import create_unit
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def pending_alert(unit_id: str, key: str) -> PendingEvent:
+    alert = validate_alert(seizure_alert(), known_units={unit_id}, regions={})
+    alert_id = str(uuid_utils.uuid7())
+    received_at = datetime.now(UTC)
+    body = {**alert, "alert_id": alert_id, "origin_unit": unit_id, "received_at": rfc3339(received_at)}
+    body_json, body_msgpack = encode_body(body)
+    return PendingEvent(unit_id, key, "alert", alert_id, unit_id, received_at, alert_facts(alert),
+                        None, body_json, body_msgpack)
+
+
+async def test_an_event_the_store_refuses_does_not_fail_the_rest_of_its_group(dsn):
+    """A key PostgreSQL cannot store (NUL: the frame checks refuse it, this goes around
+    them) fails with unavailable; the events queued with it are committed, in order."""
+    unit_id, _ = await create_unit(dsn, country="TG")
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    committed: list[int] = []
+    writer = EventWriter(pool, on_committed=lambda events: committed.extend(e.seq for e in events))
+    try:
+        keys = [f"good-{uuid.uuid4()}", "bad-\x00-key", f"good-{uuid.uuid4()}"]
+        batch = [pending_alert(unit_id, key) for key in keys]
+        submissions = [asyncio.ensure_future(writer.submit(pending)) for pending in batch]
+        writer.start()  # all three are queued before the writer runs: one group
+        results = await asyncio.gather(*submissions, return_exceptions=True)
+        await writer.drain_and_stop()
+    finally:
+        await pool.close()
+    first, refused, last = results
+    assert isinstance(refused, Unavailable)
+    assert not isinstance(first, BaseException) and not isinstance(last, BaseException)
+    assert [first.seq, last.seq] == committed
+    assert first.seq < last.seq
