@@ -16,7 +16,13 @@ from aiohttp import web
 from relay.database import translate_errors
 from relay.errors import BadFrame, Conflict, InvalidAlert, NotFound
 from relay.history import encode_cursor, history_sql, parse_history_query
-from relay.http_common import RUNTIME_KEY, json_response, principal_of, require_role
+from relay.http_common import (
+    RUNTIME_KEY,
+    is_storable,
+    json_response,
+    principal_of,
+    require_role,
+)
 from relay.model import Problem
 from relay.runtime import Runtime
 from relay.units import Principal
@@ -43,6 +49,9 @@ async def publish_alert(request: web.Request) -> web.Response:
     if not 1 <= len(key) <= 64:
         raise BadFrame("the Idempotency-Key header is required",
                        [Problem("Idempotency-Key", "must be 1 to 64 characters")])
+    if not is_storable(key):
+        raise BadFrame("the Idempotency-Key header is not text",
+                       [Problem("Idempotency-Key", "must be UTF-8 text without NUL characters")])
     try:
         raw = orjson.loads(await request.read())
     except orjson.JSONDecodeError:

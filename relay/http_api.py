@@ -48,7 +48,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return json_response(openapi_document())
+    return json_response(openapi_document(max_body_bytes=MAX_BODY_BYTES))
 
 
 def build_http_app(runtime: Runtime) -> web.Application:

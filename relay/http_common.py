@@ -2,8 +2,10 @@
 the access log of auditors.
 
 Errors are the contract's error object (``{"type":"error","code","message","details"}``)
-with the status of their code. Requests of a unit with role ``audit``, and every export,
-are recorded in ``relay_access_log`` after they are answered, with the number of rows.
+with the status of their code. Query parameters are single-valued text without NUL
+(PostgreSQL text cannot hold U+0000); anything else is ``invalid_query``. Requests of a
+unit with role ``audit``, and every export, are recorded in ``relay_access_log`` after
+they are answered, with the number of rows.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from aiohttp import web
 
 from relay.errors import (
     Forbidden,
+    InvalidQuery,
     NotFound,
     RelayError,
     TooLarge,
     Unauthorized,
     Unavailable,
 )
+from relay.model import Problem
 from relay.runtime import Runtime
 from relay.units import Principal, authenticate
 
@@ -31,6 +35,7 @@ __all__ = [
     "STATUS_BY_CODE",
     "api_middleware",
     "error_response",
+    "is_storable",
     "json_response",
     "principal_of",
     "require_role",
@@ -60,6 +65,37 @@ def error_response(exc: RelayError) -> web.Response:
     if exc.retriable:
         response.headers["Retry-After"] = "1"
     return response
+
+
+def is_storable(text: str) -> bool:
+    """True if PostgreSQL can store ``text``: no NUL, and no lone surrogate (which an
+    undecodable header byte becomes)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _storable(text: str) -> str:
+    """``text`` with NUL and lone surrogates written as backslash escapes."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _check_query(request: web.Request) -> None:
+    """Each query parameter at most once (which one would count is ambiguous), as text that
+    can be stored and searched; else InvalidQuery naming each parameter."""
+    problems: list[Problem] = []
+    for key in dict.fromkeys(request.query):
+        values = request.query.getall(key)
+        if len(values) > 1:
+            problems.append(Problem(_storable(key), "must be given at most once"))
+        elif not (is_storable(key) and is_storable(values[0])):
+            problems.append(Problem(_storable(key), "must not contain a NUL character"))
+    if problems:
+        raise InvalidQuery(f"the query has {len(problems)} problem(s)", problems)
 
 
 def principal_of(request: web.Request) -> Principal:
@@ -99,6 +135,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     try:
         principal = await _authenticate(request, runtime)
         request["principal"] = principal
+        _check_query(request)
         response = await handler(request)
     except RelayError as exc:
         response = error_response(exc)
@@ -111,6 +148,8 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     except Exception as exc:  # noqa: BLE001 - a defect: answer, log type and place only
         _log.error("request_failed", error=type(exc).__name__, path=request.path)
         response = error_response(Unavailable("the relay could not answer; retry later"))
+    if response.status >= 400:
+        runtime.metrics.http_errors.labels(status=str(response.status)).inc()
     if principal is not None and ("audit" in principal.unit.roles or request.get("export")):
         recorded = await _record_access(runtime, principal, request, response.status)
         if not recorded and not response.prepared:
@@ -125,8 +164,9 @@ async def _record_access(runtime: Runtime, principal: Principal, request: web.Re
         await runtime.pool.execute(
             "INSERT INTO relay_access_log (unit_id, method, path, query, rows, status)"
             " VALUES ($1, $2, $3, $4::jsonb, $5, $6)",
-            principal.unit.unit_id, request.method, request.path,
-            orjson.dumps(dict(request.query)).decode(), request.get("rows"), status)
+            principal.unit.unit_id, request.method, _storable(request.path),
+            orjson.dumps({_storable(k): _storable(v) for k, v in request.query.items()}).decode(),
+            request.get("rows"), status)
     except Exception as exc:  # noqa: BLE001 - the caller decides what to answer
         _log.error("access_log_failed", error=type(exc).__name__, unit=principal.unit.unit_id)
         return False

@@ -40,10 +40,14 @@ class RelayMetrics:
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500), registry=self.registry,
         )
         self.errors = Counter(
-            "relay_errors", "Error frames sent, by contract code.", ["code"], registry=self.registry
+            "relay_errors", "Error frames sent on the stream, by contract code.", ["code"], registry=self.registry
         )
         for code in ERROR_CODES:
             self.errors.labels(code=code)
+        self.http_errors = Counter(
+            "relay_http_errors", "HTTP API requests answered with an error object, by status.",
+            ["status"], registry=self.registry,
+        )
         self.slow_consumers = Counter(
             "relay_slow_consumer_closes", "Subscribers closed with 4408.", registry=self.registry
         )

@@ -3,6 +3,7 @@ stable pagination, one alert's file, audit endpoints and their access log."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 
@@ -10,7 +11,7 @@ import aiohttp
 import pytest
 
 from tests.alert_examples import passenger_alert, seizure_alert
-from tests.support import create_unit, stream_client, unique_unit
+from tests.support import TIMEOUT, create_unit, stream_client, unique_unit
 from tests.test_visibility_matrix import FORMS, TLPS, distribution
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -222,3 +223,61 @@ async def test_the_openapi_document_describes_every_endpoint(relay):
     assert 200 == status
     assert {"/v1/alerts", "/v1/alerts/{alert_id}", "/v1/audit/export", "/v1/audit/verify",
             "/v1/audit/access-log"} <= set(document["paths"])
+
+
+async def test_nul_characters_and_repeated_parameters_are_refused_not_failed(relay, cast):
+    """PostgreSQL text cannot hold U+0000: a NUL in a query parameter or in an alert is
+    answered 400 naming it (it was 503, and a NUL alert failed its commit on every retry);
+    a parameter given twice is ambiguous and refused too."""
+    unit = Api(relay, cast["bko"][1])
+    nul_query = await unit.call("GET", "/v1/alerts", params={"q": "a\x00b"})
+    twice = await unit.call("GET", "/v1/alerts?kind=passenger&kind=seizure")
+    nul_alert = await unit.publish(seizure_alert(summary="a\x00b", ext={"k\x00": 1}), "nul-alert")
+    assert (400, "invalid_query", ["q"]) == (nul_query[0], nul_query[1]["code"],
+                                             [d["field"] for d in nul_query[1]["details"]])
+    assert (400, ["kind"]) == (twice[0], [d["field"] for d in twice[1]["details"]])
+    assert (400, "invalid_alert", ["summary", "ext.'k\\x00'"]) == (
+        nul_alert[0], nul_alert[1]["code"], [d["field"] for d in nul_alert[1]["details"]])
+
+
+async def test_an_idempotency_key_that_is_not_utf8_is_refused(relay, cast):
+    """A header byte that is not UTF-8 cannot be stored as a key: 400 (it was 503 forever)."""
+    body = json.dumps(seizure_alert()).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", relay.http_port)
+    writer.write(b"POST /v1/alerts HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n"
+                 b"Authorization: Bearer " + cast["bko"][1].encode() + b"\r\n"
+                 b"Idempotency-Key: cl\xe9\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    answer = await asyncio.wait_for(reader.read(), TIMEOUT)
+    writer.close()
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), answer
+    assert "Idempotency-Key" == json.loads(payload)["details"][0]["field"]
+
+
+async def test_an_auditors_request_with_a_nul_is_answered_and_logged(relay, cast):
+    """The access log records what was asked with the NUL escaped; the request is answered
+    (it was 503: an auditor's request that cannot be recorded is not answered)."""
+    auditor = Api(relay, cast["audit"][1])
+    in_query = await auditor.call("GET", "/v1/audit/access-log", params={"unit": "X\x00"})
+    in_path = await auditor.call("GET", "/v1/alerts/%00")
+    assert (400, 404) == (in_query[0], in_path[0])
+    _, log, _ = await auditor.call("GET", "/v1/audit/access-log", params={"limit": "5"})
+    logged = [(e["path"], e["query"], e["status"]) for e in log["entries"]]
+    assert ("/v1/alerts/\\x00", {}, 404) in logged
+    assert ("/v1/audit/access-log", {"unit": "X\\x00"}, 400) in logged
+
+
+async def test_http_errors_are_counted_in_the_metrics(relay):
+    """A refused request shows in relay_http_errors_total by status."""
+    def count(text: str) -> float:
+        line = next((line for line in text.splitlines()
+                     if line.startswith('relay_http_errors_total{status="401"}')), None)
+        return float(line.split()[-1]) if line else 0.0
+
+    anonymous = Api(relay, None)
+    _, before, _ = await anonymous.call("GET", "/metrics")
+    status, _, _ = await anonymous.call("GET", "/v1/alerts")
+    _, after, _ = await anonymous.call("GET", "/metrics")
+    assert 401 == status
+    assert count(before) + 1 == count(after)

@@ -1,0 +1,183 @@
+"""relay.alert_schema: the JSON Schema of the alert never refuses what relay.validation accepts,
+and says the cross-field rules of alerts.md that JSON Schema can say."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema_rs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from relay.alert_schema import ALERT_EXAMPLES, ALERT_SCHEMAS, alert_json_schema
+from relay.errors import InvalidAlert
+from relay.validation import ALERT_FIELDS, RELAY_FIELDS, validate_alert
+from tests.alert_examples import passenger_alert, seizure_alert
+from tests.test_validation import (
+    ALERT_ID,
+    EXAMPLE_PATHS,
+    ITEM,
+    KNOWN_UNITS,
+    REGIONS,
+    REMOVE,
+    SUBJECT,
+    edited,
+    json_like,
+)
+
+P = passenger_alert
+S = seizure_alert
+NEW = jsonschema_rs.validator_for(alert_json_schema(), validate_formats=True)
+STORED = jsonschema_rs.validator_for(alert_json_schema(stored=True), validate_formats=True)
+RELAY_ADDS = {"alert_id": "019ab2c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d", "origin_unit": "ML-BKO-JAITF",
+              "received_at": "2026-11-23T08:00:01.204Z"}
+
+
+def accepted(alert: Any) -> dict[str, Any] | None:
+    """The normalised alert if relay.validation accepts it, else None."""
+    try:
+        return validate_alert(alert, known_units=KNOWN_UNITS, regions=REGIONS)
+    except InvalidAlert:
+        return None
+
+
+def assert_schema_accepts(alert: Any) -> None:
+    """The alert as sent fits NewAlert; as the relay stores it, Alert."""
+    normal = accepted(alert)
+    assert normal is not None, "relay.validation refuses it: not a valid alert"
+    assert [] == [f"{e.instance_path}: {e.message}" for e in NEW.iter_errors(alert)]
+    stored = {**normal, **RELAY_ADDS}
+    assert [] == [f"{e.instance_path}: {e.message}" for e in STORED.iter_errors(stored)]
+
+
+@pytest.mark.parametrize("alert", [
+    pytest.param(passenger_alert(), id="tests-passenger"),
+    pytest.param(seizure_alert(), id="tests-seizure"),
+    *(pytest.param(alert, id=f"document-{kind}") for kind, alert in ALERT_EXAMPLES.items()),
+])
+def test_every_example_alert_fits_the_schema(alert):
+    """The examples of the tests and of the OpenAPI document, as sent and as stored."""
+    assert_schema_accepts(alert)
+
+
+@pytest.mark.parametrize("alert", [
+    pytest.param(edited(P, "flight.number", "2W5"), id="flight-digit-letter-airline"),
+    pytest.param(edited(P, "flight.number", "5Y1234A"), id="flight-4-digits-and-suffix"),
+    pytest.param(edited(P, "flight.route", ["BKO", "CDG"]), id="route-of-two"),
+    pytest.param(edited(P, "flight.date", REMOVE), id="flight-without-date"),
+    pytest.param(edited(P, "sent_at", "2026-11-23t09:00:00.123456789+01:00"), id="sent-at-offset"),
+    pytest.param(edited(P, "expires_at", "2026-11-23T17:00:00-05:30"), id="expires-at"),
+    pytest.param(edited(P, "seizures", [ITEM] * 50), id="passenger-with-50-seizures"),
+    pytest.param(edited(P, "subjects", [SUBJECT] * 50), id="50-subjects"),
+    pytest.param(edited(P, "subjects.0", {**SUBJECT, "given_names": "", "seat": "",
+                                          "pnr_locator": "p" * 16, "bag_tags": ["b" * 32] * 50,
+                                          "birth_date": "1990-01-31",
+                                          "document": {"type": "other", "number": "n" * 64}}),
+                 id="subject-limits"),
+    pytest.param(edited(P, "indicators", ["x" * 64] * 30), id="30-indicators-of-64"),
+    pytest.param(edited(P, "tlp", "red"), id="red-to-units"),
+    pytest.param(edited(P, "summary", "\U0001F6EB" * 2000), id="summary-of-2000-astral"),
+    pytest.param(edited(P, "language", "zh-Hant-TW"), id="language-script-region"),
+    pytest.param(edited(P, "msg_type", "update") | {"references": ALERT_ID}, id="update"),
+    pytest.param(edited(S, "msg_type", "cancel") | {"references": ALERT_ID, "status": "test"},
+                 id="cancel-test"),
+    pytest.param(edited(S, "subjects", []), id="seizure-with-no-subjects"),
+    pytest.param(edited(S, "seizures", [ITEM] * 50), id="50-seizures"),
+    pytest.param(edited(S, "seizures.0.quantity", 1e-300), id="tiny-quantity"),
+    pytest.param(edited(S, "seizures.0", {"commodity": "cash", "quantity": 15000.5,
+                                          "unit": "XOF", "description": "d" * 500}),
+                 id="cash-in-cfa-francs"),
+    pytest.param(edited(S, "seizures.0", {"commodity": "cash", "quantity": 2, "unit": "kg"}),
+                 id="cash-by-weight"),
+    pytest.param(edited(S, "distribution", {"regions": ["G5-SAHEL"], "units": ["ML-BKO-JAITF"],
+                                            "countries": []}), id="regions-and-units"),
+    pytest.param(edited(S, "distribution", {"all": True}), id="all"),
+    pytest.param(edited(S, "flight", {"number": "ET0937", "origin": "ADD",
+                                      "destination": "LFW"}), id="seizure-with-flight"),
+    pytest.param(edited(S, "ext", {"case": {"ref": [1, 2.5, None, True]}, "n": 1}),
+                 id="ext-free-content"),
+    pytest.param(edited(S, "grading", {"source": "F", "information": "6"}), id="grading-F6"),
+])
+def test_valid_variants_fit_the_schema(alert):
+    """Each optional field, each limit reached, each allowed combination."""
+    assert_schema_accepts(alert)
+
+
+def _timestamps() -> st.SearchStrategy[str]:
+    """RFC 3339 in its variants: offsets, fractions of any length, lower-case t and z."""
+    return st.builds(
+        lambda moment, fraction, offset, t: f"{moment:%Y-%m-%d}{t}{moment:%H:%M:%S}{fraction}{offset}",
+        st.datetimes(), st.sampled_from(["", ".5", ".123456", ".123456789"]),
+        st.sampled_from(["Z", "z", "+00:00", "-05:30", "+14:00", "+23:59", ""]),
+        st.sampled_from(["T", "t", " "]))
+
+
+_TEXT = st.text(max_size=40)
+# Values near the limits of each field, so that validation accepts a good share of them.
+NEAR_VALID: dict[str, st.SearchStrategy[Any]] = {
+    "summary": st.text(max_size=2010),
+    "language": st.from_regex(r"[A-Za-z0-9]{1,8}(-[A-Za-z0-9]{1,8}){0,3}", fullmatch=True),
+    "sent_at": _timestamps(),
+    "expires_at": _timestamps(),
+    "occurred_at": _timestamps(),
+    "flight.scheduled_arrival": _timestamps(),
+    "flight.number": st.from_regex(r"[A-Z0-9]{2}[0-9]{1,5}[A-Z]?", fullmatch=True),
+    "flight.date": st.dates().map(str),
+    "subjects.0.birth_date": st.dates().map(str),
+    "subjects.0.given_names": st.text(max_size=210),
+    "subjects.0.seat": st.text(max_size=10),
+    "subjects.0.pnr_locator": st.text(max_size=18),
+    "subjects.0.bag_tags": st.lists(st.text(max_size=34), max_size=52),
+    "subjects.0.nationality": st.from_regex(r"[A-Z]{2}", fullmatch=True),
+    "indicators": st.lists(st.text(max_size=66), max_size=32),
+    "seizures.0.quantity": st.floats() | st.integers(),
+    "seizures.0.unit": st.from_regex(r"[A-Z]{3}", fullmatch=True) | st.sampled_from(["kg", "l"]),
+    "seizures.0.description": st.text(max_size=510),
+    "distribution.countries": st.lists(st.from_regex(r"[A-Z]{2}", fullmatch=True), max_size=3),
+    "grading.information": st.sampled_from("0123456789"),
+    "ext": st.dictionaries(_TEXT, json_like, max_size=5),
+}
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([P, S]), st.data())
+def test_whatever_validation_accepts_the_schema_accepts(build, data):
+    """Any value at any field of an example: if relay.validation takes it, so does the schema."""
+    path = data.draw(st.sampled_from(sorted({*EXAMPLE_PATHS, *NEAR_VALID})))
+    value = data.draw(NEAR_VALID.get(path, json_like))
+    try:
+        alert = edited(build, path, value)
+    except (KeyError, IndexError, TypeError):  # the example lacks the parent of that path
+        return
+    if accepted(alert) is not None:
+        assert_schema_accepts(alert)
+
+
+@pytest.mark.parametrize("alert", [
+    pytest.param(edited(P, "flight", REMOVE), id="passenger-without-flight"),
+    pytest.param(edited(P, "subjects", []), id="passenger-without-subjects"),
+    pytest.param(edited(P, "requested_action", REMOVE), id="passenger-without-action"),
+    pytest.param(edited(S, "seizures", []), id="seizure-without-items"),
+    pytest.param(edited(S, "location", REMOVE), id="seizure-without-location"),
+    pytest.param(edited(S, "references", ALERT_ID), id="alert-with-references"),
+    pytest.param(edited(S, "msg_type", "cancel"), id="cancel-without-references"),
+    pytest.param(edited(S, "tlp", "red"), id="red-to-countries"),
+    pytest.param(edited(S, "distribution", {"units": [], "countries": []}), id="nobody"),
+    pytest.param(edited(S, "distribution", {"all": True, "countries": ["ML"]}), id="all-and-more"),
+    pytest.param(edited(S, "seizures.0.unit", "EUR"), id="cocaine-in-euros"),
+    pytest.param(edited(S, "alert_id", ALERT_ID), id="relay-field"),
+    pytest.param(edited(S, "colour", "red"), id="unknown-field"),
+])
+def test_the_schema_says_the_cross_field_rules(alert):
+    """What alerts.md forbids across fields, and unknown fields, the schema refuses too."""
+    assert accepted(alert) is None
+    assert not NEW.is_valid(alert)
+
+
+def test_the_schema_names_exactly_the_fields_of_the_alert():
+    """Each kind lists every client field; stored alerts add the relay's."""
+    for kind in ("Passenger", "Seizure"):
+        assert ALERT_FIELDS | {"kind"} == set(ALERT_SCHEMAS[f"{kind}Alert"]["properties"])
+        assert ALERT_FIELDS | RELAY_FIELDS - {"seq"} == set(
+            ALERT_SCHEMAS[f"Stored{kind}Alert"]["properties"])
