@@ -109,6 +109,12 @@ class RelayClient:
                 await self._subscribe(connection)
             return connection
 
+    async def wait_connected(self, *, give_up_after: float | None = None) -> Connection:
+        """The open connection, reconnecting with backoff; :class:`GaveUp` after
+        ``give_up_after`` seconds, :class:`AuthenticationFailed` at once."""
+        deadline = None if give_up_after is None else time.monotonic() + give_up_after
+        return await self._connected(deadline)
+
     async def _connected(self, deadline: float | None) -> Connection:
         """Connect, retrying with backoff until ``deadline`` (monotonic) if there is one."""
         while True:

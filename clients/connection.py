@@ -75,7 +75,7 @@ class Rejected(ClientError):
 def _lost(exc: BaseException) -> ClientError:
     """The error for a connection that ended: 4401 means the token was revoked."""
     if isinstance(exc, ConnectionClosed) and exc.rcvd is not None and exc.rcvd.code == 4401:
-        return AuthenticationFailed(f"the relay closed the connection: {exc.rcvd.reason or 4401}")
+        return AuthenticationFailed(f"closed with 4401: {exc.rcvd.reason or 'token revoked'}")
     return RelayUnreachable(f"connection lost ({exc})")
 
 
@@ -105,7 +105,7 @@ class Connection:
                                max_size=max_size, ping_interval=20, ping_timeout=20)
         except InvalidStatus as exc:
             if exc.response.status_code == 401:
-                raise AuthenticationFailed("the relay refused the token (HTTP 401)") from None
+                raise AuthenticationFailed("HTTP 401 at the handshake") from None
             raise RelayUnreachable(f"the relay answered HTTP {exc.response.status_code}") from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             raise RelayUnreachable(f"cannot connect to {url}: {exc}") from None

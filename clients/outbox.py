@@ -124,7 +124,7 @@ class Outbox:
 
     def add(self, alert: dict[str, Any], key: str | None = None) -> Entry:
         """Store ``alert`` as queued under a new idempotency key (or ``key``)."""
-        key = key or str(uuid.uuid4())
+        key = str(uuid.uuid4()) if key is None else key
         if not 1 <= len(key) <= 64:
             raise ValueError("an idempotency key has 1 to 64 characters")
         now = _now()

@@ -129,12 +129,17 @@ async def flush_outbox(outbox: Outbox, client: RelayClient, *, wait: float | Non
     is (the entries stay queued).
     """
     deadline = None if wait is None else time.monotonic() + wait
+
+    def left() -> float | None:
+        return None if deadline is None else max(0.0, deadline - time.monotonic())
+
     done: list[Entry] = []
     for entry in outbox.pending():
-        outbox.mark_sent(entry.key)
-        left = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
-            ack = await client.publish(entry.alert, entry.key, give_up_after=left)
+            # "sent" means the relay may have it: not before a connection is open.
+            await client.wait_connected(give_up_after=left())
+            outbox.mark_sent(entry.key)
+            ack = await client.publish(entry.alert, entry.key, give_up_after=left())
         except Rejected as exc:
             outbox.mark_rejected(entry.key, exc.error)
         except (GaveUp, RelayUnreachable) as exc:
