@@ -36,6 +36,8 @@ from clients.options import (
     Common,
     add_common_options,
     common_from,
+    say,
+    say_details,
     translator_for,
 )
 from clients.render import render_event
@@ -74,7 +76,6 @@ register({
                         "accusé {status} enregistré : seq {seq} pour l'alerte {alert_id}"),
     "feed.receipt_rejected": ("the relay refused the receipt: {code}: {message}",
                               "le relais a refusé l'accusé : {code} : {message}"),
-    "feed.detail": ("  {field}: {problem}", "  {field} : {problem}"),
 })
 
 
@@ -99,18 +100,15 @@ def _receipt_parser(t: Translator) -> argparse.ArgumentParser:
     return parser
 
 
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
 
 def _notices(t: Translator) -> Any:
     def on_state(state: str, detail: str) -> None:
         if state == "connected":
-            _say(t("feed.connected", unit=detail))
+            say(t("feed.connected", unit=detail))
         elif state == "waiting":
-            _say(t("feed.waiting", detail=detail))
+            say(t("feed.waiting", detail=detail))
         elif state == "lost":
-            _say(t("feed.lost", detail=detail))
+            say(t("feed.lost", detail=detail))
     return on_state
 
 
@@ -131,7 +129,7 @@ class _Receipts:
         try:
             await self.client.receipt(alert_id, self.status, key=f"{self.status}-{alert_id}")
         except (Rejected, AuthenticationFailed, RelayUnreachable) as exc:
-            _say(self.t("feed.receipt_failed", alert_id=alert_id, reason=exc))
+            say(self.t("feed.receipt_failed", alert_id=alert_id, reason=exc))
 
     async def finish(self, timeout: float = 5.0) -> None:
         if not self.tasks:
@@ -140,7 +138,7 @@ class _Receipts:
         for task in pending:
             task.cancel()
         if pending:
-            _say(self.t("feed.receipts_pending", count=len(pending)))
+            say(self.t("feed.receipts_pending", count=len(pending)))
 
 
 def _wants_receipt(frame: dict[str, Any], own_unit: str) -> bool:
@@ -158,10 +156,10 @@ async def _run_feed(common: Common, args: argparse.Namespace, filter: dict[str, 
             if not args.keep_trying:
                 await client.connect()
         except AuthenticationFailed as exc:
-            _say(t("err.auth", reason=exc))
+            say(t("err.auth", reason=exc))
             return EXIT_AUTH
         except RelayUnreachable as exc:
-            _say(t("err.unreachable", reason=exc))
+            say(t("err.unreachable", reason=exc))
             return EXIT_UNREACHABLE
         receipts = _Receipts(client, args.ack, t) if args.ack else None
         try:
@@ -175,15 +173,14 @@ async def _run_feed(common: Common, args: argparse.Namespace, filter: dict[str, 
                 if receipts is not None and _wants_receipt(frame, client.welcome.get("unit", "")):
                     receipts.send(frame["alert"]["alert_id"])
         except AuthenticationFailed as exc:
-            _say(t("err.auth", reason=exc))
+            say(t("err.auth", reason=exc))
             return EXIT_AUTH
         except Rejected as exc:
-            _say(t("feed.refused", reason=exc))
-            for detail in exc.details:
-                _say(t("feed.detail", field=detail.get("field"), problem=detail.get("problem")))
+            say(t("feed.refused", reason=exc))
+            say_details(t, exc.details)
             return EXIT_REJECTED
         except CursorFileError as exc:
-            _say(t("feed.cursor", reason=exc))
+            say(t("feed.cursor", reason=exc))
             return EXIT_USAGE
         finally:
             if receipts is not None:
@@ -199,15 +196,14 @@ async def _run_receipt(common: Common, args: argparse.Namespace) -> int:
             ack = await client.receipt(args.alert_id, args.status, note=args.note,
                                        key=f"receipt-{uuid.uuid4()}", give_up_after=30.0)
         except AuthenticationFailed as exc:
-            _say(t("err.auth", reason=exc))
+            say(t("err.auth", reason=exc))
             return EXIT_AUTH
         except (GaveUp, RelayUnreachable) as exc:
-            _say(t("err.unreachable", reason=exc))
+            say(t("err.unreachable", reason=exc))
             return EXIT_UNREACHABLE
         except Rejected as exc:
-            _say(t("feed.receipt_rejected", code=exc.code, message=exc.error.get("message", "")))
-            for detail in exc.details:
-                _say(t("feed.detail", field=detail.get("field"), problem=detail.get("problem")))
+            say(t("feed.receipt_rejected", code=exc.code, message=exc.error.get("message", "")))
+            say_details(t, exc.details)
             return EXIT_REJECTED
     print(t("feed.receipt_ok", status=args.status, seq=ack.seq, alert_id=ack.alert_id))
     return EXIT_OK
@@ -239,10 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             filter = orjson.loads(args.filter)
         except orjson.JSONDecodeError as exc:
-            _say(t("feed.bad_filter", reason=exc))
+            say(t("feed.bad_filter", reason=exc))
             return EXIT_USAGE
         if not isinstance(filter, dict):
-            _say(t("feed.bad_filter", reason=type(filter).__name__))
+            say(t("feed.bad_filter", reason=type(filter).__name__))
             return EXIT_USAGE
     common = common_from(args, t)
     with contextlib.suppress(KeyboardInterrupt):

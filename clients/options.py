@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Any, Final, NoReturn
 
 from clients.connection import EncodingName
 from clients.i18n import LANGUAGES, Language, Translator, language_from_locale, register
@@ -28,6 +29,8 @@ __all__ = [
     "common_from",
     "default_state_dir",
     "fail",
+    "say",
+    "say_details",
     "translator_for",
 ]
 
@@ -57,6 +60,7 @@ register({
                  "le relais a refusé le jeton ({reason}) ; demandez-en un nouveau à l'opérateur du relais"),
     "err.unreachable": ("the relay cannot be reached: {reason}",
                         "le relais est injoignable : {reason}"),
+    "err.detail": ("  {field}: {problem}", "  {field} : {problem}"),
 })
 
 
@@ -97,8 +101,19 @@ class Common:
     t: Translator
 
 
+def say(text: str) -> None:
+    """A message for the person at the terminal: standard error, so data can be piped."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def say_details(t: Translator, details: Iterable[Mapping[str, Any]]) -> None:
+    """The relay's problem list of an error, one indented line each."""
+    for detail in details:
+        say(t("err.detail", field=detail.get("field"), problem=detail.get("problem")))
+
+
 def fail(t: Translator, key: str, status: int, **values: object) -> NoReturn:
-    print(t(key, **values), file=sys.stderr)
+    say(t(key, **values))
     raise SystemExit(status)
 
 

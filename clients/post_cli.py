@@ -38,6 +38,8 @@ from clients.options import (
     Common,
     add_common_options,
     common_from,
+    say,
+    say_details,
     translator_for,
 )
 from clients.outbox import Entry, Outbox
@@ -64,7 +66,6 @@ register({
                       "n° {number} refusée par le relais : {code} : {message}"),
     "post.rejected_hint": ("fix the alert and post it again; #{number} stays in the outbox as rejected",
                            "corrigez l'alerte et publiez-la à nouveau ; le n° {number} reste dans la file comme refusée"),
-    "post.detail": ("  {field}: {problem}", "  {field} : {problem}"),
     "post.offline": ("relay unreachable ({reason}): {count} alert(s) stay queued and will be sent by relay-post --flush",
                      "relais injoignable ({reason}) : {count} alerte(s) restent en file et seront envoyées par relay-post --flush"),
     "post.empty": ("the outbox is empty", "la file d'envoi est vide"),
@@ -79,9 +80,6 @@ register({
     "post.cancelled": ("cancelled; nothing was queued", "annulé ; rien n'a été mis en file"),
 })
 
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def _parser(t: Translator) -> argparse.ArgumentParser:
@@ -101,11 +99,10 @@ def _report(entry: Entry, t: Translator) -> None:
         key = "post.duplicate" if entry.duplicate else "post.acknowledged"
         print(t(key, number=entry.number, seq=entry.seq, alert_id=entry.alert_id), flush=True)
     elif entry.state == "rejected" and entry.error is not None:
-        _say(t("post.rejected", number=entry.number, code=entry.error.get("code"),
+        say(t("post.rejected", number=entry.number, code=entry.error.get("code"),
                message=entry.error.get("message", "")))
-        for detail in entry.error.get("details") or []:
-            _say(t("post.detail", field=detail.get("field"), problem=detail.get("problem")))
-        _say(t("post.rejected_hint", number=entry.number))
+        say_details(t, entry.error.get("details") or [])
+        say(t("post.rejected_hint", number=entry.number))
 
 
 @dataclass(frozen=True)
@@ -163,11 +160,11 @@ async def _send(common: Common, outbox: Outbox, wait: float) -> int:
             flushed = await flush_outbox(outbox, client, wait=None if wait == 0 else wait,
                                          on_done=lambda entry: _report(entry, t))
         except AuthenticationFailed as exc:
-            _say(t("err.auth", reason=exc))
+            say(t("err.auth", reason=exc))
             return EXIT_AUTH
     if flushed.pending:
         problem = outbox.pending()[0].last_problem or ""
-        _say(t("post.offline", reason=problem, count=flushed.pending))
+        say(t("post.offline", reason=problem, count=flushed.pending))
         return EXIT_UNREACHABLE
     return EXIT_REJECTED if flushed.rejected else EXIT_OK
 
@@ -196,13 +193,13 @@ def _alert_from_file(path: str, t: Translator) -> dict[str, Any] | None:
     try:
         loaded = load_alert_file(path)
     except AlertFileError as exc:
-        _say(exc.describe(t))
+        say(exc.describe(t))
         return None
     _normalised, problems = check_alert(loaded.alert)
     if problems:
-        _say(t("post.invalid", count=len(problems)))
+        say(t("post.invalid", count=len(problems)))
         for line in describe_problems(loaded, problems, t):
-            _say(line)
+            say(line)
         return None
     assert isinstance(loaded.alert, dict)
     return loaded.alert
@@ -214,10 +211,10 @@ def _alert_from_questions(t: Translator) -> dict[str, Any] | None:
         answer = input(t("post.confirm")).strip().lower()
     except (EOFError, KeyboardInterrupt):
         print()
-        _say(t("post.cancelled"))
+        say(t("post.cancelled"))
         return None
     if answer not in ("y", "yes", "o", "oui"):
-        _say(t("post.cancelled"))
+        say(t("post.cancelled"))
         return None
     return alert
 
@@ -235,5 +232,5 @@ def main(argv: list[str] | None = None) -> int:
             if alert is None:
                 return EXIT_USAGE
             entry = outbox.add(alert)
-            _say(t("post.queued", number=entry.number, key=entry.key))
+            say(t("post.queued", number=entry.number, key=entry.key))
         return asyncio.run(_send(common, outbox, args.wait))
