@@ -1,7 +1,9 @@
 """A TCP proxy that cuts its connections at random: a poor airport link, for tests.
 
-Each accepted connection is piped to the target; a cutter aborts a random open
-connection (a TCP reset, no WebSocket close) every ``min_gap`` to ``max_gap`` seconds.
+Each accepted connection is piped to the target and gets a random budget of bytes
+(``min_bytes`` to ``max_bytes``, both directions together); when it is spent, the proxy
+aborts both sides (a TCP reset, no WebSocket close), often in the middle of a frame.
+The cuts follow the traffic, not the clock, so a fast or a slow machine sees as many.
 """
 
 from __future__ import annotations
@@ -15,16 +17,29 @@ __all__ = ["CuttingProxy"]
 
 
 @dataclass
+class _Link:
+    client: asyncio.StreamWriter
+    upstream: asyncio.StreamWriter
+    budget: int
+
+    def cut(self) -> None:
+        self.client.transport.abort()
+        self.upstream.transport.abort()
+
+
+@dataclass
 class CuttingProxy:
     target_port: int
-    min_gap: float = 0.05
-    max_gap: float = 0.4
+    min_bytes: int = 2_000
+    max_bytes: int = 30_000
     seed: int = 0
     cuts: int = 0
-    _pairs: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = field(default_factory=list)
+    _chance: random.Random = field(init=False)
+    _links: list[_Link] = field(default_factory=list)
     _server: asyncio.Server | None = None
-    _cutter: asyncio.Task[None] | None = None
-    _pipes: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._chance = random.Random(self.seed)
 
     @property
     def port(self) -> int:
@@ -33,21 +48,12 @@ class CuttingProxy:
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        self._cutter = asyncio.create_task(self._cut_forever())
 
     async def stop(self) -> None:
-        if self._cutter is not None:
-            self._cutter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._cutter
         if self._server is not None:
             self._server.close()
-        for client, upstream in list(self._pairs):
-            client.transport.abort()
-            upstream.transport.abort()
-        for task in list(self._pipes):
-            task.cancel()
-        await asyncio.gather(*self._pipes, return_exceptions=True)
+        for link in list(self._links):
+            link.cut()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -55,33 +61,28 @@ class CuttingProxy:
         except OSError:
             writer.transport.abort()
             return
-        pair = (writer, up_writer)
-        self._pairs.append(pair)
-        tasks = [asyncio.create_task(self._pipe(reader, up_writer)),
-                 asyncio.create_task(self._pipe(up_reader, writer))]
-        self._pipes.update(tasks)
+        link = _Link(writer, up_writer, self._chance.randint(self.min_bytes, self.max_bytes))
+        self._links.append(link)
+        pipes = [asyncio.create_task(self._pipe(reader, up_writer, link)),
+                 asyncio.create_task(self._pipe(up_reader, writer, link))]
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            writer.transport.abort()
-            up_writer.transport.abort()
-            with contextlib.suppress(ValueError):
-                self._pairs.remove(pair)
-            self._pipes.difference_update(tasks)
+            link.cut()
+            for pipe in pipes:
+                pipe.cancel()
+            await asyncio.gather(*pipes, return_exceptions=True)
+            self._links.remove(link)
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    link: _Link) -> None:
         with contextlib.suppress(ConnectionError, OSError):
-            while data := await reader.read(65536):
+            while data := await reader.read(4096):
+                if len(data) >= link.budget:
+                    writer.write(data[:link.budget])  # part of a frame, then the reset
+                    link.budget = 0
+                    self.cuts += 1
+                    return
+                link.budget -= len(data)
                 writer.write(data)
                 await writer.drain()
-
-    async def _cut_forever(self) -> None:
-        chance = random.Random(self.seed)
-        while True:
-            await asyncio.sleep(chance.uniform(self.min_gap, self.max_gap))
-            if self._pairs:
-                client, upstream = chance.choice(self._pairs)
-                client.transport.abort()
-                upstream.transport.abort()
-                self.cuts += 1

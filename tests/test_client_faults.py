@@ -130,8 +130,8 @@ async def current_head(relay: RelayProcess, token: str) -> int:
 
 
 async def test_a_link_that_drops_at_random_loses_nothing(relay, units, tmp_path):
-    """Through a proxy that resets connections every 50–400 ms, two terminals post 200
-    alerts and a feed receives each exactly once, in order."""
+    """Through a proxy that resets each connection after 2 to 30 kB, often mid-frame, two
+    terminals post 200 alerts and a feed receives each exactly once, in order."""
     proxy = CuttingProxy(relay.stream_port, seed=7)
     await proxy.start()
     try:
@@ -146,5 +146,5 @@ async def test_a_link_that_drops_at_random_loses_nothing(relay, units, tmp_path)
     finally:
         with contextlib.suppress(Exception):
             await proxy.stop()
-    assert proxy.cuts >= 3, "the link was cut while alerts were flowing"
+    assert proxy.cuts >= 10, "the links were cut again and again while alerts were flowing"
     check_exactly_once_in_order(events, outboxes)
