@@ -150,6 +150,12 @@ def _build_section(name: str, cls: type[Any], table: object, env: Mapping[str, s
     for key in table:
         if key not in known:
             raise ConfigError(f"unknown configuration key '{name}.{key}'")
+    # A misspelt override (RELAY_STREAM_PROT) would otherwise be ignored without a word.
+    prefix = f"RELAY_{name}_".upper()
+    for env_name in sorted(env):
+        if env_name.startswith(prefix) and env_name[len(prefix):].lower() not in known:
+            raise ConfigError(f"unknown configuration variable {env_name} "
+                              f"(the keys of [{name}] are: {', '.join(known)})")
     values: dict[str, Any] = {}
     for key, spec in known.items():
         dotted = f"{name}.{key}"

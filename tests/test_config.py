@@ -48,3 +48,12 @@ def test_bad_configuration_is_refused_naming_the_key(tmp_path, text, key):
     with pytest.raises(ConfigError) as error:
         load_config(write(tmp_path, text), data_dir=tmp_path, environ={})
     assert key in str(error.value)
+
+
+def test_a_misspelt_environment_override_is_refused_naming_the_variable(tmp_path):
+    """RELAY_STREAM_PROT is not silently ignored; variables of no section are left alone."""
+    with pytest.raises(ConfigError, match="RELAY_STREAM_PROT"):
+        load_config(None, data_dir=tmp_path, environ={"RELAY_STREAM_PROT": "9000"})
+    config = load_config(None, data_dir=tmp_path,
+                         environ={"RELAY_TOKEN": "x", "RELAY_STATE_DIR": "/tmp", "RELAY_VENV": "v"})
+    assert 8765 == config.stream.port
