@@ -96,17 +96,23 @@ class RelayClient:
 
     async def connect(self) -> Connection:
         """One attempt: the open connection, or RelayUnreachable / AuthenticationFailed."""
+        return await self._connect(self.open_timeout)
+
+    async def _connect(self, timeout: float) -> Connection:
         async with self._connecting:
             current = self._connection
             if current is not None and not current.closed:
                 return current
             connection = await Connection.open(self.url, self._token, encoding=self.encoding,
-                                               timeout=self.open_timeout)
+                                               timeout=timeout)
             self.welcome = connection.welcome
             self._connection = connection
             self._on_state("connected", connection.unit)
             if self._feeding:
-                await self._subscribe(connection)
+                # A refusal is the feed's to raise (it subscribes again itself), never
+                # that of the publish or receipt that happened to open the connection.
+                with contextlib.suppress(Rejected):
+                    await self._subscribe(connection)
             return connection
 
     async def wait_connected(self, *, give_up_after: float | None = None) -> Connection:
@@ -121,7 +127,7 @@ class RelayClient:
             if self._closed:
                 raise RelayUnreachable("the client is closed")
             try:
-                connection = await self.connect()
+                connection = await self._connect(self._within(self.open_timeout, deadline))
             except AuthenticationFailed:
                 raise
             except RelayUnreachable as exc:
@@ -129,6 +135,13 @@ class RelayClient:
                 continue
             self.backoff.reset()
             return connection
+
+    @staticmethod
+    def _within(timeout: float, deadline: float | None) -> float:
+        """``timeout``, shortened so that one attempt does not outlast ``deadline``."""
+        if deadline is None:
+            return timeout
+        return min(timeout, max(deadline - time.monotonic(), 0.001))
 
     async def _pause(self, why: str, deadline: float | None) -> None:
         delay = self.backoff.next_delay()
@@ -164,7 +177,8 @@ class RelayClient:
         while True:
             connection = await self._connected(deadline)
             try:
-                reply = await connection.request(dict(frame), timeout=self.reply_timeout)
+                reply = await connection.request(
+                    dict(frame), timeout=self._within(self.reply_timeout, deadline))
             except AuthenticationFailed:
                 raise
             except RelayUnreachable as exc:
@@ -221,6 +235,13 @@ class RelayClient:
         try:
             while True:
                 connection = await self._feed_connection()
+                if handed is None and self.position is not None:
+                    # Subscribed: a restart before the first event resumes here, not at
+                    # the relay's head of that later day (with no since, position is
+                    # the head of subscribed).
+                    handed = self.position
+                    if cursor is not None:
+                        cursor.save(handed)
                 try:
                     frame = await connection.next_event()
                 except AuthenticationFailed:
@@ -252,6 +273,12 @@ class RelayClient:
             self._feeding = False
             if cursor is not None and handed is not None:
                 cursor.save(handed, durable=True)
+            # There is no unsubscribe frame: end the subscription with its connection,
+            # or its events would fill the queue (stalling replies) and a later feed
+            # on this client would read them instead of its own replay.
+            current = self._connection
+            if current is not None and current.subscribed:
+                await current.close()
 
     async def _feed_connection(self) -> Connection:
         """The feed's connection; after a loss, reconnect (which resubscribes)."""

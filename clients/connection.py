@@ -41,7 +41,9 @@ RETRIABLE_CODES: Final = frozenset({"rate_limited", "unavailable"})
 EVENT_TYPES: Final = frozenset({"alert", "receipt", "caught_up"})
 REPLY_TYPES: Final = frozenset({"ack", "error", "subscribed"})
 # Events waiting for the reader. When full, the connection stops reading, TCP pushes
-# back, and a relay that can no longer send closes us with 4408; we then resume.
+# back, and a relay that can no longer send closes us with 4408; we then resume. While a
+# reply is awaited it reads on instead (the reply may be behind the events) and drops the
+# events that do not fit; the reader of events then resumes from a new connection.
 EVENT_QUEUE_SIZE: Final = 1024
 
 
@@ -91,6 +93,8 @@ class Connection:
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._events: asyncio.Queue[dict[str, Any] | ClientError] = asyncio.Queue(EVENT_QUEUE_SIZE)
         self._reader: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()  # room in the queue, or a reply is now awaited
+        self._overflowed = False  # events were dropped: the feed must resume elsewhere
         self.failure: ClientError | None = None
         self.subscribed = False  # set by the client once its subscribe was answered
 
@@ -108,13 +112,16 @@ class Connection:
                 raise AuthenticationFailed("HTTP 401 at the handshake") from None
             raise RelayUnreachable(f"the relay answered HTTP {exc.response.status_code}") from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
-            raise RelayUnreachable(f"cannot connect to {url}: {exc}") from None
+            raise RelayUnreachable(f"cannot connect to {url}: {exc or type(exc).__name__}") from None
         connection = cls(ws, encoding)
         try:
             welcome = connection._decode(await asyncio.wait_for(ws.recv(), timeout))
         except (ConnectionClosed, TimeoutError) as exc:
             await ws.close()
             raise _lost(exc) from None
+        except (ValueError, msgpack.UnpackException, RelayUnreachable):
+            await ws.close()
+            raise RelayUnreachable("the relay's welcome frame could not be decoded") from None
         if welcome.get("type") != "welcome":
             await ws.close()
             raise RelayUnreachable(f"expected a welcome frame, got {welcome.get('type')!r}")
@@ -156,13 +163,30 @@ class Connection:
                     if not future.done():
                         future.set_result(frame)
                 elif kind in EVENT_TYPES:
-                    await self._events.put(frame)
+                    await self._queue_event(frame)
             self._fail(RelayUnreachable("the relay closed the connection"))
         except ConnectionClosed as exc:
             self._fail(_lost(exc))
         except (ValueError, msgpack.UnpackException, RelayUnreachable) as exc:
             self._fail(RelayUnreachable(f"undecodable frame from the relay ({exc})"))
             await self._ws.close()
+        except Exception as exc:  # noqa: BLE001 - e.g. a frame of an unexpected shape: end this connection, never hang it
+            self._fail(RelayUnreachable(f"unexpected frame from the relay ({type(exc).__name__})"))
+            await self._ws.close()
+
+    async def _queue_event(self, frame: dict[str, Any]) -> None:
+        """Queue an event; when the queue is full, wait for room unless a reply is
+        awaited, in which case drop it (and every later one) rather than never read the
+        reply: next_event then ends this connection so the feed resumes with since."""
+        if self._overflowed:
+            return
+        while self._events.full() and not self._waiting:
+            self._wake.clear()
+            await self._wake.wait()
+        if self._events.full():
+            self._overflowed = True
+            return
+        self._events.put_nowait(frame)
 
     def _fail(self, error: ClientError) -> None:
         self.failure = error
@@ -186,6 +210,7 @@ class Connection:
         ident = frame.setdefault("id", self.new_id())
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[ident] = future
+        self._wake.set()  # a reader waiting for room in the queue must read on
         try:
             await self._ws.send(self._encode(frame))
             return await asyncio.wait_for(future, timeout)
@@ -201,7 +226,11 @@ class Connection:
         """The next alert, receipt or caught_up frame; raises when the connection ended."""
         if self._events.empty() and self.failure is not None:
             raise self.failure
+        if self._events.empty() and self._overflowed:
+            self._fail(RelayUnreachable("events were dropped while a reply was awaited"))
+            await self.close()
         item = await self._events.get()
+        self._wake.set()
         if isinstance(item, ClientError):
             self._events.put_nowait(item)  # keep answering the same way
             raise item

@@ -16,9 +16,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
+import os
 import signal
 import sys
-import uuid
 from typing import Any
 
 import orjson
@@ -178,7 +179,8 @@ async def _run_feed(common: Common, args: argparse.Namespace, filter: dict[str, 
         except Rejected as exc:
             say(t("feed.refused", reason=exc))
             say_details(t, exc.details)
-            return EXIT_REJECTED
+            # A filter the relay refuses is a bad option (exit 2), not a refused position.
+            return EXIT_USAGE if exc.code == "invalid_filter" else EXIT_REJECTED
         except CursorFileError as exc:
             say(t("feed.cursor", reason=exc))
             return EXIT_USAGE
@@ -188,13 +190,21 @@ async def _run_feed(common: Common, args: argparse.Namespace, filter: dict[str, 
     return EXIT_OK
 
 
+def _receipt_key(alert_id: str, status: str, note: str | None) -> str:
+    """The same receipt (alert, status, note) run again after a lost ack is not stored
+    twice; a different status or note is a new receipt."""
+    digest = hashlib.sha256((note or "").encode()).hexdigest()[:12]
+    return f"{status}-{alert_id}-{digest}"[:64]
+
+
 async def _run_receipt(common: Common, args: argparse.Namespace) -> int:
     t = common.t
     async with RelayClient(common.url, common.token, encoding=common.encoding) as client:
         try:
             await client.connect()
             ack = await client.receipt(args.alert_id, args.status, note=args.note,
-                                       key=f"receipt-{uuid.uuid4()}", give_up_after=30.0)
+                                       key=_receipt_key(args.alert_id, args.status, args.note),
+                                       give_up_after=30.0)
         except AuthenticationFailed as exc:
             say(t("err.auth", reason=exc))
             return EXIT_AUTH
@@ -241,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
             say(t("feed.bad_filter", reason=type(filter).__name__))
             return EXIT_USAGE
     common = common_from(args, t)
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         return asyncio.run(_until_signalled(_run_feed(common, args, filter)))
-    return EXIT_OK
+    except BrokenPipeError:
+        # The reader of our output went away (`relay-feed --json | head`): a normal end.
+        # The cursor holds the last event handed over; silence the interpreter's own flush.
+        with contextlib.suppress(OSError):  # as the Python docs advise for SIGPIPE
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK

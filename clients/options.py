@@ -20,6 +20,7 @@ from clients.i18n import LANGUAGES, Language, Translator, language_from_locale, 
 
 __all__ = [
     "EXIT_AUTH",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_REJECTED",
     "EXIT_UNREACHABLE",
@@ -39,6 +40,7 @@ EXIT_REJECTED: Final = 1      # the relay refused the alert or receipt (kept in 
 EXIT_USAGE: Final = 2         # bad options or a bad alert file: nothing was sent
 EXIT_AUTH: Final = 3          # the relay refused the token
 EXIT_UNREACHABLE: Final = 4   # the relay could not be reached (relay-post: queued)
+EXIT_INTERRUPTED: Final = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 register({
     "opt.url": ("relay stream URL, e.g. wss://relay.example.org/v1/stream (env RELAY_URL)",

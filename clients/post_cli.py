@@ -31,6 +31,7 @@ from clients.i18n import Translator, register
 from clients.local_check import check_alert
 from clients.options import (
     EXIT_AUTH,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_REJECTED,
     EXIT_UNREACHABLE,
@@ -77,6 +78,8 @@ register({
     "post.state.acknowledged": ("acknowledged", "accusée"),
     "post.state.rejected": ("rejected", "refusée"),
     "post.confirm": ("Queue and send this alert? [y/N] ", "Mettre en file et envoyer cette alerte ? [o/N] "),
+    "post.interrupted": ("interrupted: what is queued stays queued; send it with relay-post --flush",
+                         "interrompu : ce qui est en file y reste ; envoyez-le avec relay-post --flush"),
     "post.cancelled": ("cancelled; nothing was queued", "annulé ; rien n'a été mis en file"),
 })
 
@@ -131,7 +134,9 @@ async def flush_outbox(outbox: Outbox, client: RelayClient, *, wait: float | Non
         return None if deadline is None else max(0.0, deadline - time.monotonic())
 
     done: list[Entry] = []
-    for entry in outbox.pending():
+    # Read again after each entry: another relay-post may have queued (or sent) more.
+    while pending := outbox.pending():
+        entry = pending[0]
         try:
             # "sent" means the relay may have it: not before a connection is open.
             await client.wait_connected(give_up_after=left())
@@ -233,4 +238,9 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_USAGE
             entry = outbox.add(alert)
             say(t("post.queued", number=entry.number, key=entry.key))
-        return asyncio.run(_send(common, outbox, args.wait))
+        try:
+            return asyncio.run(_send(common, outbox, args.wait))
+        except KeyboardInterrupt:
+            # Whatever was queued stays queued; a resend later uses the same key.
+            say(t("post.interrupted"))
+            return EXIT_INTERRUPTED

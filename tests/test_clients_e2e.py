@@ -498,3 +498,49 @@ async def test_relay_feed_exits_4_when_the_relay_cannot_be_reached(units, tmp_pa
     assert 4 == result.status, result.stderr
     assert "the relay cannot be reached: cannot connect to" in result.stderr
     assert time.monotonic() - started < WAIT
+
+
+async def test_relay_feed_with_a_filter_the_relay_refuses_exits_2_naming_the_key(relay, units, tmp_path):
+    """A bad --filter is a bad option (docs/clients.md: exit 2), with the relay's detail."""
+    result = await run(RELAY_FEED, "--filter", '{"colour": ["red"]}',
+                       env=cli_env(relay.url, units["cdg"][1], tmp_path))
+    assert 2 == result.status, result.stderr
+    assert "filter.colour" in result.stderr
+
+
+async def test_the_same_receipt_run_again_is_stored_once_and_another_note_is_new(relay, units, tmp_path):
+    """An officer who reruns `relay-feed receipt` after a lost ack does not store it twice."""
+    [published] = await publish_all(relay, units["bko"][1], [passenger_alert()])
+    env = cli_env(relay.url, units["cdg"][1], tmp_path / "state")
+    args = ("receipt", published.alert_id, "negative", "--note", "nothing found")
+    first, again = await run(RELAY_FEED, *args, env=env), await run(RELAY_FEED, *args, env=env)
+    other = await run(RELAY_FEED, "receipt", published.alert_id, "negative", "--note", "bags searched",
+                      env=env)
+    assert (0, 0, 0) == (first.status, again.status, other.status), first.stderr + other.stderr
+    assert first.stdout == again.stdout
+    assert first.stdout != other.stdout
+    receipts = [event for event in await replay(relay, units["bko"][1], published.seq)
+                if event["type"] == "receipt"]
+    assert ["nothing found", "bags searched"] == [event["receipt"]["note"] for event in receipts]
+
+
+async def test_relay_feed_json_into_a_pipe_that_closes_ends_quietly_at_the_last_line_read(
+        relay, units, tmp_path):
+    """`relay-feed --json | head -1`: exit 0, no traceback, and the cursor at the event the
+    reader got, so a restart goes on from there."""
+    head = await head_of(relay, units["cdg"][1])
+    [before] = await publish_all(relay, units["bko"][1], [passenger_alert()])
+    state = tmp_path / "state"
+    read_end, write_end = os.pipe()
+    process = await asyncio.create_subprocess_exec(
+        *RELAY_FEED, "--json", "--since", str(head), env=cli_env(relay.url, units["cdg"][1], state),
+        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=write_end, stderr=subprocess.PIPE)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        first = orjson.loads(await asyncio.to_thread(reader.readline))
+    [after] = await publish_all(relay, units["bko"][1], [passenger_alert()])  # written to a closed pipe
+    _, err = await asyncio.wait_for(process.communicate(), WAIT)
+    assert (0, "") == (process.returncode, err.decode().replace(
+        "connected to the relay as FR-CDG-OFAST\n", ""))
+    assert before.seq == first["seq"] == int((state / "feed.cursor").read_text())
+    assert after.seq > before.seq
