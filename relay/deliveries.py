@@ -1,9 +1,12 @@
 """Delivery records: which unit received which alert, and when (to the second).
 
 The hub calls :meth:`DeliveryRecorder.record` for every alert frame it writes (live or
-replayed). Records wait in memory, deduplicated per (seq, unit) keeping the first time,
-and a background task writes them in one statement every ``interval`` seconds. The
-buffer is bounded: past ``max_pending`` records new ones are dropped and counted
+replayed). Records wait in memory, grouped by (seq, second) with each unit once, and a
+background task writes them every ``interval`` seconds with one COPY into
+``relay_delivery_groups`` (sql/007): one row per alert and second, with its units as an
+array, so the write grows with the alerts, not with alerts × recipients. The view
+``relay_deliveries`` gives each unit's first delivery. The buffer is bounded: past
+``max_pending`` records new ones are dropped and counted
 (``relay_delivery_records_dropped_total``), so a long database outage cannot exhaust
 memory; the alerts themselves are never affected.
 """
@@ -31,21 +34,23 @@ class DeliveryRecorder:
         self._max_pending = max_pending
         self._on_dropped = on_dropped
         self._clock = clock
-        self._pending: dict[tuple[int, str], int] = {}
+        self._pending: dict[tuple[int, int], set[str]] = {}
+        self._count = 0
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
+        return self._count
 
     def record(self, seq: int, unit_id: str) -> None:
-        """Note that ``unit_id`` was sent alert ``seq`` now (cheap: a dict entry)."""
-        key = (seq, unit_id)
-        if key in self._pending:
+        """Note that ``unit_id`` was sent alert ``seq`` now (cheap: a set insertion)."""
+        units = self._pending.setdefault((seq, int(self._clock())), set())
+        if unit_id in units:
             return
-        if len(self._pending) >= self._max_pending:
+        if self._count >= self._max_pending:
             self._on_dropped(1)
             return
-        self._pending[key] = int(self._clock())
+        units.add(unit_id)
+        self._count += 1
 
     async def run(self) -> None:
         """Background task: flush every ``interval`` seconds until cancelled."""
@@ -57,17 +62,18 @@ class DeliveryRecorder:
         """Write what is pending; on failure keep it for the next round."""
         if not self._pending:
             return
-        batch, self._pending = self._pending, {}
-        seqs = [seq for seq, _ in batch]
-        units = [unit for _, unit in batch]
-        times = [datetime.fromtimestamp(moment, UTC) for moment in batch.values()]
+        batch, self._pending, count, self._count = self._pending, {}, self._count, 0
+        rows = [(seq, datetime.fromtimestamp(second, UTC), sorted(units))
+                for (seq, second), units in batch.items() if units]
         try:
-            await self._pool.execute(
-                "INSERT INTO relay_deliveries (seq, unit_id, delivered_at)"
-                " SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[])"
-                " ON CONFLICT DO NOTHING", seqs, units, times)
+            await self._pool.copy_records_to_table(
+                "relay_delivery_groups", records=rows, columns=["seq", "delivered_at", "units"])
         except Exception as exc:  # noqa: BLE001 - store down: keep the records, retry later
-            _log.warning("delivery_flush_failed", records=len(batch), error=type(exc).__name__)
-            for key, moment in batch.items():
-                if len(self._pending) < self._max_pending:
-                    self._pending.setdefault(key, moment)
+            _log.warning("delivery_flush_failed", records=count, error=type(exc).__name__)
+            for key, units in batch.items():
+                kept = self._pending.setdefault(key, set())
+                for unit_id in units - kept:
+                    if self._count >= self._max_pending:
+                        return
+                    kept.add(unit_id)
+                    self._count += 1
