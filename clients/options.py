@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, NoReturn
+from urllib.parse import urlsplit
 
 from clients.connection import EncodingName
 from clients.i18n import LANGUAGES, Language, Translator, language_from_locale, register
@@ -56,6 +57,8 @@ register({
                    "pas d'URL du relais : indiquez --url ou définissez RELAY_URL"),
     "err.no_token": ("no token: give --token, --token-file or set RELAY_TOKEN",
                      "pas de jeton : indiquez --token, --token-file ou définissez RELAY_TOKEN"),
+    "err.bad_url": ("{url} is not a stream URL: it must start with wss:// (or ws:// on a trusted network)",
+                    "{url} n'est pas une URL de flux : elle doit commencer par wss:// (ou ws:// sur un réseau sûr)"),
     "err.token_file": ("cannot read the token file {path}: {reason}",
                        "impossible de lire le fichier du jeton {path} : {reason}"),
     "err.auth": ("the relay refused the token ({reason}); ask the relay operator for a new one",
@@ -131,6 +134,8 @@ def common_from(args: argparse.Namespace, t: Translator, *, need_connection: boo
         fail(t, "err.no_url", EXIT_USAGE)
     if need_connection and not token:
         fail(t, "err.no_token", EXIT_USAGE)
+    if need_connection and urlsplit(args.url).scheme not in ("ws", "wss"):
+        fail(t, "err.bad_url", EXIT_USAGE, url=args.url)
     return Common(url=args.url or "", token=token, state_dir=args.state_dir,
                   encoding=args.encoding, t=t)
 

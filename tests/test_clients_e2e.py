@@ -544,3 +544,10 @@ async def test_relay_feed_json_into_a_pipe_that_closes_ends_quietly_at_the_last_
         "connected to the relay as FR-CDG-OFAST\n", ""))
     assert before.seq == first["seq"] == int((state / "feed.cursor").read_text())
     assert after.seq > before.seq
+
+
+async def test_a_url_that_is_not_a_stream_url_exits_2_naming_it(units, tmp_path):
+    """`--url http://...` or a typo: exit 2 with the URL named, before anything is sent."""
+    result = await run(RELAY_FEED, env=cli_env("relay.example.org:8765", units["cdg"][1], tmp_path))
+    assert 2 == result.status
+    assert "relay.example.org:8765 is not a stream URL" in result.stderr
