@@ -162,10 +162,13 @@ class Outbox:
                        "WHERE key = ? AND state IN ('queued', 'sent')", (_now(), key))
 
     def mark_acknowledged(self, key: str, *, seq: int, alert_id: str, duplicate: bool) -> None:
+        """Keep the relay's ack; the first one recorded stays (a second flusher's resend
+        of the same key is acknowledged as a duplicate of it and changes nothing)."""
         with self._transaction() as db:
             db.execute("UPDATE outbox SET state = 'acknowledged', seq = ?, alert_id = ?, "
                        "duplicate = ?, error = NULL, last_problem = NULL, updated_at = ? "
-                       "WHERE key = ?", (seq, alert_id, int(duplicate), _now(), key))
+                       "WHERE key = ? AND state <> 'acknowledged'",
+                       (seq, alert_id, int(duplicate), _now(), key))
 
     def mark_rejected(self, key: str, error: dict[str, Any]) -> None:
         """A final error: kept with the entry; the alert is not sent again."""

@@ -130,3 +130,13 @@ def test_getting_a_missing_entry_raises_key_error(outbox):
     """An unknown key or number is not silently None."""
     with pytest.raises(KeyError):
         outbox.get("no-such-key")
+
+
+def test_the_first_ack_stays_when_a_second_flusher_is_acknowledged_as_a_duplicate(tmp_path):
+    """Two relay-post processes sent the same entry: the record keeps the first ack."""
+    with Outbox(tmp_path / "outbox.sqlite3") as outbox:
+        entry = outbox.add({"kind": "seizure"})
+        outbox.mark_acknowledged(entry.key, seq=7, alert_id="a", duplicate=False)
+        outbox.mark_acknowledged(entry.key, seq=7, alert_id="a", duplicate=True)
+        kept = outbox.get(entry.key)
+    assert ("acknowledged", 7, False) == (kept.state, kept.seq, kept.duplicate)
