@@ -1,7 +1,7 @@
 """Delivery records: which unit received which alert, and when (to the second).
 
-The hub calls :meth:`DeliveryRecorder.record` for every alert frame it writes (live or
-replayed). Records wait in memory, grouped by (seq, second) with each unit once, and a
+The hub calls :meth:`DeliveryRecorder.record` once per alert with the units it wrote
+the alert to (live), and a replaying session once per alert it replays. Records wait in memory, grouped by (seq, second) with each unit once, and a
 background task writes them every ``interval`` seconds with one COPY into
 ``relay_delivery_groups`` (sql/007): one row per alert and second, with its units as an
 array, so the write grows with the alerts, not with alerts × recipients. The view
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -41,16 +41,18 @@ class DeliveryRecorder:
     def pending(self) -> int:
         return self._count
 
-    def record(self, seq: int, unit_id: str) -> None:
-        """Note that ``unit_id`` was sent alert ``seq`` now (cheap: a set insertion)."""
+    def record(self, seq: int, unit_ids: Iterable[str]) -> None:
+        """Note that alert ``seq`` was sent to ``unit_ids`` now: called once per alert
+        with all its recipients (one clock read, one set update; no I/O)."""
         units = self._pending.setdefault((seq, int(self._clock())), set())
-        if unit_id in units:
-            return
-        if self._count >= self._max_pending:
-            self._on_dropped(1)
-            return
-        units.add(unit_id)
-        self._count += 1
+        for unit_id in unit_ids:
+            if unit_id in units:
+                continue
+            if self._count >= self._max_pending:
+                self._on_dropped(1)
+                continue
+            units.add(unit_id)
+            self._count += 1
 
     async def run(self) -> None:
         """Background task: flush every ``interval`` seconds until cancelled."""

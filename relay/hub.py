@@ -15,7 +15,7 @@ whose transport buffer exceeds ``send_buffer_bytes`` is detached and told to clo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Protocol
 
 import structlog
@@ -57,7 +57,7 @@ class Hub:
         fetch_range: FetchRange,
         send_buffer_bytes: int,
         on_delivered: Callable[[int], None] = lambda count: None,
-        record_delivery: Callable[[int, str], None] = lambda seq, unit_id: None,
+        record_delivery: Callable[[int, Iterable[str]], None] = lambda seq, unit_ids: None,
     ) -> None:
         self.head = 0
         self._regions = regions
@@ -152,6 +152,7 @@ class Hub:
     def _dispatch(self, event: Event) -> None:
         delivered = 0
         verdicts: dict[Viewer, bool] = {}
+        recipients: set[str] = set()
         for subscriber in tuple(self._subscribers):
             if event.seq <= subscriber.last_seq:
                 continue
@@ -167,8 +168,9 @@ class Hub:
                 continue
             subscriber.last_seq = event.seq
             subscriber.write(event.wire(subscriber.encoding))
-            if event.facts is not None:
-                self.record_delivery(event.seq, viewer.unit_id)
+            recipients.add(viewer.unit_id)
             delivered += 1
         if delivered:
             self._on_delivered(delivered)
+            if event.facts is not None:  # alerts only: receipts are not delivery-recorded
+                self.record_delivery(event.seq, recipients)

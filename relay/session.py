@@ -271,7 +271,7 @@ class Session:
             ):
                 self.write(event.wire(self.encoding))
                 if event.facts is not None:
-                    self.runtime.hub.record_delivery(event.seq, self.viewer.unit_id)
+                    self.runtime.hub.record_delivery(event.seq, (self.viewer.unit_id,))
                 sent += 1
                 if self.buffered_bytes() > REPLAY_HIGH_WATER:
                     await self.ws.drain()  # back-pressure: the client reads at its pace

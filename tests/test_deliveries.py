@@ -57,7 +57,7 @@ def test_the_pending_records_are_bounded_and_deduplicated():
     dropped = []
     recorder = DeliveryRecorder(None, max_pending=2, on_dropped=dropped.append, clock=lambda: 100.0)  # type: ignore[arg-type]
     for seq, unit in ((1, "A"), (1, "A"), (1, "B"), (2, "A")):
-        recorder.record(seq, unit)
+        recorder.record(seq, [unit])
     assert (2, [1]) == (recorder.pending, dropped)
 
 
@@ -71,13 +71,12 @@ async def test_records_that_cannot_be_written_are_kept_and_written_by_a_later_fl
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
     recorder = DeliveryRecorder(pool, clock=lambda: now[0])
     seq = 10**12  # far beyond any seq the module's relay writes
-    recorder.record(seq, "A")
-    recorder.record(seq, "B")
+    recorder.record(seq, ["A", "B"])
     await pool.close()
     await recorder.flush()  # the pool is closed: the write fails
     assert 2 == recorder.pending
     now[0] += 1
-    recorder.record(seq, "A")  # a second connection of A, a second later
+    recorder.record(seq, ["A"])  # a second connection of A, a second later
     recorder._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
     try:
         await recorder.flush()
