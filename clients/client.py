@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -39,10 +40,16 @@ from clients.connection import (
 )
 from clients.cursor import CursorFile
 
-__all__ = ["Ack", "GaveUp", "RelayClient"]
+__all__ = ["Ack", "GaveUp", "RelayClient", "receipt_key"]
 
 # A handed-out seq is written to the cursor file at once; fsync at most this often.
 _DURABLE_EVERY: Final = 1.0
+
+
+def receipt_key(alert_id: str, status: str, note: str | None) -> str:
+    """The idempotency key of a receipt: one per (alert, status, note), at most 64 characters."""
+    digest = hashlib.sha256((note or "").encode()).hexdigest()[:12]
+    return f"{status}-{alert_id}-{digest}"[:64]
 
 
 class GaveUp(RelayUnreachable):
@@ -165,8 +172,13 @@ class RelayClient:
 
     async def receipt(self, alert_id: str, status: str, *, note: str | None = None,
                       key: str | None = None, give_up_after: float | None = None) -> Ack:
-        """Send a receipt about ``alert_id``; resent with the same key until acknowledged."""
-        frame: dict[str, Any] = {"type": "receipt", "id": key or f"receipt-{status}-{alert_id}",
+        """Send a receipt about ``alert_id``; resent with the same key until acknowledged.
+
+        Without ``key``, the key is derived from (alert, status, note): the same receipt
+        sent again, even by a restarted program, is stored once; another status or note
+        is a new receipt.
+        """
+        frame: dict[str, Any] = {"type": "receipt", "id": key or receipt_key(alert_id, status, note),
                                  "alert_id": alert_id, "status": status}
         if note is not None:
             frame["note"] = note

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import os
 import signal
 import sys
@@ -126,9 +125,10 @@ class _Receipts:
         task.add_done_callback(self.tasks.discard)
 
     async def _send(self, alert_id: str) -> None:
-        # One key per (status, alert): a restarted feed never sends the same receipt twice.
+        # The default key is one per (alert, status, note): a restarted feed never sends the
+        # same receipt twice.
         try:
-            await self.client.receipt(alert_id, self.status, key=f"{self.status}-{alert_id}")
+            await self.client.receipt(alert_id, self.status)
         except (Rejected, AuthenticationFailed, RelayUnreachable) as exc:
             say(self.t("feed.receipt_failed", alert_id=alert_id, reason=exc))
 
@@ -190,20 +190,12 @@ async def _run_feed(common: Common, args: argparse.Namespace, filter: dict[str, 
     return EXIT_OK
 
 
-def _receipt_key(alert_id: str, status: str, note: str | None) -> str:
-    """The same receipt (alert, status, note) run again after a lost ack is not stored
-    twice; a different status or note is a new receipt."""
-    digest = hashlib.sha256((note or "").encode()).hexdigest()[:12]
-    return f"{status}-{alert_id}-{digest}"[:64]
-
-
 async def _run_receipt(common: Common, args: argparse.Namespace) -> int:
     t = common.t
     async with RelayClient(common.url, common.token, encoding=common.encoding) as client:
         try:
             await client.connect()
             ack = await client.receipt(args.alert_id, args.status, note=args.note,
-                                       key=_receipt_key(args.alert_id, args.status, args.note),
                                        give_up_after=30.0)
         except AuthenticationFailed as exc:
             say(t("err.auth", reason=exc))

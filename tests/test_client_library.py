@@ -16,7 +16,7 @@ from websockets.asyncio.server import serve
 
 import clients.connection
 from clients.backoff import Backoff
-from clients.client import Ack, GaveUp, RelayClient
+from clients.client import Ack, GaveUp, RelayClient, receipt_key
 from clients.cursor import CursorFile
 from clients.outbox import Outbox
 from clients.post_cli import flush_outbox
@@ -212,3 +212,14 @@ async def test_give_up_after_bounds_a_publish_whose_ack_never_comes():
                 await client.publish(to_country("GW", 3), key="never-acked", give_up_after=0.5)
             took = time.monotonic() - started
     assert took < 3.0, f"gave up after {took:.1f} s"
+
+
+async def test_a_receipt_key_is_one_per_alert_status_and_note_and_fits_a_frame_id():
+    """The same receipt gets the same key; another status or note another; ≤ 64 characters."""
+    alert_id = "01a2075c-5693-7605-b6d4-8105684fa456"
+    key = receipt_key(alert_id, "not_located", "searched gate 4")
+    assert key == receipt_key(alert_id, "not_located", "searched gate 4")
+    assert key != receipt_key(alert_id, "not_located", "searched gate 5")
+    assert key != receipt_key(alert_id, "in_progress", "searched gate 4")
+    assert receipt_key(alert_id, "received", None) == receipt_key(alert_id, "received", "")
+    assert len(key) <= 64
