@@ -56,8 +56,17 @@ class ChainReport:
                 "reason": self.reason}
 
 
-async def verify_chain(conn: asyncpg.Connection | asyncpg.Pool) -> ChainReport:
-    """Recompute the whole chain; constant memory (one page at a time)."""
+async def verify_chain(conn: asyncpg.Connection, *, page_size: int = _PAGE) -> ChainReport:
+    """Recompute the whole chain; constant memory (``page_size`` events at a time).
+
+    The head and every page are read in one repeatable-read snapshot, so events that a
+    running relay commits meanwhile are neither counted nor taken for tampering.
+    """
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return await _verify_snapshot(conn, page_size)
+
+
+async def _verify_snapshot(conn: asyncpg.Connection, page_size: int) -> ChainReport:
     head_row = await conn.fetchrow("SELECT seq, hash FROM relay_head")
     head, head_hash = int(head_row["seq"]), bytes(head_row["hash"])
     prev, expected, checked = GENESIS, 1, 0
@@ -66,18 +75,27 @@ async def verify_chain(conn: asyncpg.Connection | asyncpg.Pool) -> ChainReport:
             f"SELECT {EVENT_COLUMNS}, hash, receipt_status,"
             " (SELECT a.origin_unit FROM relay_events a WHERE a.kind = 'alert'"
             "   AND a.alert_id = relay_events.alert_id) AS alert_origin"
-            " FROM relay_events WHERE seq >= $1 ORDER BY seq LIMIT $2", expected, _PAGE)
+            " FROM relay_events WHERE seq >= $1 ORDER BY seq LIMIT $2", expected, page_size)
         for row in rows:
             problem = _check_row(row, expected, prev)
             if problem is not None:
                 return ChainReport(False, checked, head, head_hash.hex(), problem[0], problem[1])
             prev, expected, checked = bytes(row["hash"]), expected + 1, checked + 1
-        if len(rows) < _PAGE:
+        if len(rows) < page_size:
             break
-    if head != expected - 1 or head_hash != prev:
-        return ChainReport(False, checked, head, head_hash.hex(), expected,
-                           f"the head says seq {head}, but the log ends at seq {expected - 1}"
-                           " or its hash differs: events are missing at the end")
+    last = expected - 1
+    if last < head:
+        return ChainReport(False, checked, head, head_hash.hex(), last + 1,
+                           f"the head says seq {head}, but the log ends at seq {last}:"
+                           " events are missing at the end")
+    if last > head:
+        return ChainReport(False, checked, head, head_hash.hex(), head + 1,
+                           f"the log goes on to seq {last} past the head's seq {head}:"
+                           " events were added without the relay")
+    if head_hash != prev:
+        return ChainReport(False, checked, head, head_hash.hex(), head,
+                           "the newest event's hash differs from the one the head recorded:"
+                           " the log was rewritten")
     return ChainReport(True, checked, head, head_hash.hex())
 
 

@@ -107,8 +107,8 @@ async def verify(request: web.Request) -> web.Response:
     """GET /v1/audit/verify: recompute the chain."""
     runtime = request.app[RUNTIME_KEY]
     require_role(request, "audit")
-    async with translate_errors("verifying the chain"):
-        report = await verify_chain(runtime.pool)
+    async with translate_errors("verifying the chain"), runtime.pool.acquire() as conn:
+        report = await verify_chain(conn)
     request["rows"] = report.events
     return json_response(report.as_dict())
 

@@ -111,7 +111,8 @@ def normalise_timestamp(value: str) -> str:
 
 
 def validate_alert(
-    raw: object, *, known_units: Container[str], regions: Mapping[str, frozenset[str]]
+    raw: object, *, known_units: Container[str], regions: Mapping[str, frozenset[str]],
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Check ``raw`` against alerts.md; return the normalised alert or raise InvalidAlert.
 
@@ -119,6 +120,7 @@ def validate_alert(
     only, ``msg_type`` and ``status`` defaulted, timestamps in UTC with ``Z``. Otherwise
     InvalidAlert lists every problem, except that an alert that cannot be encoded or is
     over 64 KiB encoded gets that one problem only. Never raises anything else.
+    ``now`` is the clock for birth dates (default: the current time).
     """
     if not isinstance(raw, dict):
         raise InvalidAlert("the alert must be a map", [Problem("alert", "must be a map")])
@@ -126,7 +128,7 @@ def validate_alert(
     alert: dict[str, Any] = _copy(raw)
     alert.setdefault("msg_type", "alert")
     alert.setdefault("status", "actual")
-    check = _Check(known_units, regions)
+    check = _Check(known_units, regions, now or datetime.now(UTC))
     check.unknown_fields(alert, ALERT_FIELDS, "")
     for path in _nul_paths(alert, ""):
         check.bad(path or "alert", "must not contain the NUL character (U+0000), which cannot be stored")
@@ -205,11 +207,13 @@ class _Check:
     it returns the value, normalised where the spec says so.
     """
 
-    __slots__ = ("known_units", "problems", "regions")
+    __slots__ = ("known_units", "now", "problems", "regions")
 
-    def __init__(self, known_units: Container[str], regions: Mapping[str, frozenset[str]]) -> None:
+    def __init__(self, known_units: Container[str], regions: Mapping[str, frozenset[str]],
+                 now: datetime) -> None:
         self.known_units = known_units
         self.regions = regions
+        self.now = now
         self.problems: list[Problem] = []
 
     def bad(self, path: str, problem: str) -> None:
@@ -518,7 +522,7 @@ def _check_subject(check: _Check, path: str, value: object) -> None:
         check.text(f"{path}.given_names", subject["given_names"], high=200)
     if "birth_date" in subject:
         born = check.day(f"{path}.birth_date", subject["birth_date"])
-        if born is not None and born > _latest_date_on_earth():
+        if born is not None and born > _latest_date_on_earth(check.now):
             check.bad(f"{path}.birth_date", "must not be in the future")
     if "nationality" in subject:
         check.country(f"{path}.nationality", subject["nationality"])
@@ -533,9 +537,9 @@ def _check_subject(check: _Check, path: str, value: object) -> None:
             check.text(f"{path}.bag_tags[{index}]", tag, low=1, high=32)
 
 
-def _latest_date_on_earth() -> date:
+def _latest_date_on_earth(now: datetime) -> date:
     """Today in UTC+14, so that a baby born today anywhere is not "in the future"."""
-    return (datetime.now(UTC) + timedelta(hours=14)).date()
+    return (now.astimezone(UTC) + timedelta(hours=14)).date()
 
 
 def _check_document(check: _Check, path: str, value: object) -> None:

@@ -125,6 +125,18 @@ class RelayProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
 
+    async def log_lines(self, until: Any, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
+        """The relay's JSON log lines, once one of them satisfies ``until``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+            lines = [orjson.loads(line) for line in text.splitlines() if line.startswith("{")]
+            if any(until(line) for line in lines):
+                return lines
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no such log line after {timeout} s:\n{text[-2000:]}")
+            await asyncio.sleep(0.05)
+
     def signal(self, signum: int) -> None:
         assert self.process is not None
         self.process.send_signal(signum)

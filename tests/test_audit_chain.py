@@ -154,3 +154,121 @@ async def test_relay_audit_verify_exits_0_intact_and_1_naming_the_broken_seq(pg_
     broken = await asyncio.to_thread(audit_verify, dsn)
     assert 0 == intact.returncode and "intact: 8 events" in intact.stdout
     assert 1 == broken.returncode and "broken at seq 2" in broken.stdout
+
+
+# -- tampering that only one line of the verifier catches (issue 8) -------------------------
+
+RECHAIN_FROM = """
+DO $$
+DECLARE
+    r record;
+    v_hash bytea := (SELECT hash FROM relay_events WHERE seq = {start} - 1);
+BEGIN
+    v_hash := coalesce(v_hash, decode(repeat('00', 32), 'hex'));
+    FOR r IN SELECT seq, kind, body_json FROM relay_events WHERE seq >= {start} ORDER BY seq LOOP
+        v_hash := relay_event_hash(v_hash, r.seq, r.kind, r.body_json);
+        UPDATE relay_events SET hash = v_hash WHERE seq = r.seq;
+    END LOOP;
+END;
+$$"""
+NEW_SUMMARY = ("UPDATE relay_events SET body_json = convert_to(replace(convert_from(body_json, 'UTF8'),"
+               " '2.4 kg', '0.4 kg'), 'UTF8') WHERE seq = {seq}")
+
+
+async def test_a_rewritten_last_event_with_its_hash_recomputed_is_caught_by_the_head(pg_server, seeded):
+    """Event 8 rewritten and its hash recomputed: only the head's recorded hash tells."""
+    dsn = await copy_of(pg_server, seeded)
+    await as_superuser(dsn, "UPDATE relay_events SET body_json = body_json || ' '::bytea WHERE seq = 8",
+                       RECHAIN_FROM.format(start=8))
+    report = await verify(dsn)
+    assert (False, 8, 8) == (report.intact, report.first_broken_seq, report.events)
+    assert "rewritten" in report.reason
+
+
+async def test_a_whole_chain_recomputed_after_an_edit_is_caught_by_the_head(pg_server, seeded):
+    """Alert 3 edited and every hash from 3 on recomputed: the head's hash no longer matches."""
+    dsn = await copy_of(pg_server, seeded)
+    await as_superuser(dsn, NEW_SUMMARY.format(seq=3), RECHAIN_FROM.format(start=3))
+    report = await verify(dsn)
+    assert (False, 8) == (report.intact, report.first_broken_seq)
+
+
+async def test_an_event_appended_past_the_head_is_caught(pg_server, seeded):
+    """A well-chained copy of receipt 8 inserted as seq 9, without moving the head, is seen at 9."""
+    dsn = await copy_of(pg_server, seeded)
+    await as_superuser(
+        dsn,
+        "INSERT INTO relay_events SELECT 9, kind, alert_id, origin_unit, author_unit,"
+        " received_at, alert_kind, msg_type, status, priority, tlp, dist_all, dist_units,"
+        " dist_countries, dist_regions, airports, countries, commodities, refs, receipt_status,"
+        " body_json, body_msgpack, relay_event_hash(hash, 9, kind, body_json)"
+        " FROM relay_events WHERE seq = 8")
+    report = await verify(dsn)
+    assert (False, 9) == (report.intact, report.first_broken_seq)
+    assert "past the head" in report.reason
+
+
+async def test_a_long_log_is_verified_page_after_page(pg_server, seeded):
+    """With pages of 3 events, a change in the third page (seq 7) is still found; an
+    untouched log verifies every event."""
+    dsn = await copy_of(pg_server, seeded)
+    conn = await asyncpg.connect(dsn)
+    try:
+        intact = await verify_chain(conn, page_size=3)
+        exact = await verify_chain(conn, page_size=4)
+    finally:
+        await conn.close()
+    await as_superuser(dsn, "UPDATE relay_events SET body_json = body_json || ' '::bytea WHERE seq = 7")
+    conn = await asyncpg.connect(dsn)
+    try:
+        broken = await verify_chain(conn, page_size=3)
+    finally:
+        await conn.close()
+    assert (True, 8) == (intact.intact, intact.events)
+    assert (True, 8) == (exact.intact, exact.events)
+    assert (False, 7, 6) == (broken.intact, broken.first_broken_seq, broken.events)
+
+
+@pytest.mark.parametrize(("seq", "statement", "column"), [
+    (3, "UPDATE relay_events SET alert_id = gen_random_uuid() WHERE seq = 3", "alert_id"),
+    (7, "UPDATE relay_events SET author_unit = 'ML-BKO-JAITF' WHERE seq = 7", "receipt author"),
+    (7, "UPDATE relay_events SET receipt_status = 'positive' WHERE seq = 7", "status"),
+    (2, "UPDATE relay_events SET origin_unit = 'TG-LFW-CAAT', author_unit = 'TG-LFW-CAAT'"
+        " WHERE seq = 2", "origin_unit"),
+    (2, "UPDATE relay_events SET author_unit = 'TG-LFW-CAAT' WHERE seq = 2", "origin_unit"),
+    (4, "UPDATE relay_events SET tlp = 'clear' WHERE seq = 4", "TLP"),
+    (5, "UPDATE relay_events SET alert_kind = 'passenger' WHERE seq = 5", "facts"),
+    (6, "UPDATE relay_events SET priority = 'flash' WHERE seq = 6", "facts"),
+    (1, "UPDATE relay_events SET status = 'exercise' WHERE seq = 1", "facts"),
+    (1, "UPDATE relay_events SET countries = '{FR}' WHERE seq = 1", "facts"),
+])
+async def test_an_indexed_column_that_disagrees_with_the_hashed_body_is_caught(
+        pg_server, seeded, seq, statement, column):
+    """The columns that visibility, filters and receipts are read from are checked against
+    the hashed body, one by one."""
+    dsn = await copy_of(pg_server, seeded)
+    await as_superuser(dsn, statement)
+    report = await verify(dsn)
+    assert (False, seq) == (report.intact, report.first_broken_seq)
+    assert column in report.reason
+
+
+async def test_verify_stays_intact_while_a_relay_keeps_appending(pg_server, seeded, workdir):
+    """Events committed during a verification are outside its snapshot, not tampering."""
+    dsn = await copy_of(pg_server, seeded)
+    _, origin = await create_unit(dsn, "ML-BKO-JAITF-2", country="ML")
+    async with running_relay(dsn, workdir / "live-verify", REGIONS_CONFIG) as relay:
+        async with stream_client(relay, origin) as client:
+            async def publish_many() -> None:
+                for _ in range(150):
+                    await client.publish(seizure_alert(distribution={"countries": ["TG"]}))
+            publishing = asyncio.create_task(publish_many())
+            conn = await asyncpg.connect(dsn)
+            reports = []
+            try:
+                while not publishing.done():
+                    reports.append(await verify_chain(conn, page_size=2))
+            finally:
+                await conn.close()
+            await publishing
+    assert len(reports) >= 2 and all(r.intact for r in reports), [r.reason for r in reports]

@@ -140,3 +140,71 @@ def test_the_rate_limiter_allows_bursts_then_the_rate():
     now[0] = 0.5
     assert [True, False] == [limiter.allow("U") for _ in range(2)]
     assert limiter.allow("OTHER")
+
+
+# -- rules a one-line change to the code could break unnoticed (issue 8) -------------------
+
+def test_a_countries_filter_leaves_out_alerts_of_other_countries():
+    """filter.countries narrows to the countries of the alert's airports."""
+    alert = facts()  # ML, MA, FR
+    assert Filter(countries=frozenset({"MA", "SN"})).matches(alert)
+    assert not Filter(countries=frozenset({"SN", "TG"})).matches(alert)
+
+
+def test_a_commodities_filter_matches_an_alert_with_any_of_them():
+    """filter.commodities: the alert matches when it carries at least one listed commodity."""
+    alert = facts(kind="seizure", commodities=frozenset({"cocaine"}))
+    assert Filter(commodities=frozenset({"cocaine", "gold"})).matches(alert)
+    both = facts(kind="seizure", commodities=frozenset({"cocaine", "cash"}))
+    assert Filter(commodities=frozenset({"cash"})).matches(both)
+    assert not Filter(commodities=frozenset({"gold"})).matches(both)
+
+
+def test_kinds_min_priority_and_statuses_filters_each_narrow():
+    """Each key leaves out what it does not list; min_priority keeps that rank and above."""
+    alert = facts()  # passenger, urgent, actual
+    assert Filter(kinds=frozenset({"passenger"})).matches(alert)
+    assert not Filter(kinds=frozenset({"seizure"})).matches(alert)
+    assert Filter(min_priority=1).matches(alert)
+    assert Filter(statuses=frozenset({"actual", "test"})).matches(alert)
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("kinds", "cargo"), ("countries", "XX"), ("countries", "fr"), ("commodities", "sugar"),
+    ("statuses", "draft"), ("airports", "XYZ"),
+])
+def test_unknown_values_in_a_filter_are_invalid_filter_naming_the_item(key, value):
+    """A value that can never match is refused, so a typo cannot silently mute a feed."""
+    with pytest.raises(InvalidFilter) as error:
+        parse_filter({key: [value]})
+    assert [f"filter.{key}[0]"] == [p.field for p in error.value.details]
+
+
+@pytest.mark.parametrize("value", [None, "", "FLASH", 2, ["flash"]])
+def test_a_bad_min_priority_is_invalid_filter(value):
+    """min_priority must be a priority name: anything else is refused, never a crash."""
+    with pytest.raises(InvalidFilter) as error:
+        parse_filter({"min_priority": value})
+    assert ["filter.min_priority"] == [p.field for p in error.value.details]
+
+
+def test_parsed_filters_carry_what_was_asked():
+    """Every key of a valid filter arrives in the parsed Filter."""
+    parsed = parse_filter({"kinds": ["seizure"], "airports": ["LFW"], "countries": ["TG"],
+                           "commodities": ["cash", "gold"], "min_priority": "urgent",
+                           "statuses": ["exercise"]})
+    assert Filter(kinds=frozenset({"seizure"}), airports=frozenset({"LFW"}),
+                  countries=frozenset({"TG"}), commodities=frozenset({"cash", "gold"}),
+                  min_priority=1, statuses=frozenset({"exercise"})) == parsed
+
+
+def test_a_region_unknown_to_the_configuration_reaches_nobody():
+    """An alert naming a region that the configuration does not (or no longer) define is
+    addressed to no unit through it."""
+    regions = {"G5-SAHEL": frozenset({"ML", "NE"})}
+    viewer = Viewer("SN-DSS-DOUANE", "SN", frozenset())
+    assert not is_addressed_to(viewer, "amber", Distribution(regions=frozenset({"ECOWAS"})), regions)
+    assert not is_addressed_to(viewer, "amber", Distribution(regions=frozenset({"ECOWAS"})), {})
+    sahel = Viewer("NE-NIM-DOUANE", "NE", frozenset())
+    assert is_addressed_to(sahel, "amber", Distribution(regions=frozenset({"ECOWAS", "G5-SAHEL"})),
+                           regions)

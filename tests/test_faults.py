@@ -88,10 +88,18 @@ async def test_a_subscriber_that_drops_and_resumes_gets_each_event_exactly_once(
     assert sorted(a["seq"] for a in acked.values()) == received
 
 
+async def wait_for_acks(acked: dict[str, dict], count: int, publishing: asyncio.Task[None]) -> None:
+    """Until ``count`` alerts are acknowledged (or the terminals are done)."""
+    async with asyncio.timeout(60):
+        while len(acked) < count and not publishing.done():  # noqa: ASYNC110 - other tasks fill acked
+            await asyncio.sleep(0.005)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
 async def test_acknowledged_alerts_survive_the_relay_being_stopped(dsn, workdir, signum):
-    """Kill the relay (SIGTERM or SIGKILL) repeatedly while a terminal publishes; every
-    acknowledged alert is stored exactly once and replayed exactly once."""
+    """Three terminals publish 300 alerts, resending until acked; the relay is stopped
+    (SIGTERM or SIGKILL) after every 60 new acks, so always while publishes are in flight.
+    Every acknowledged alert is stored exactly once and replayed exactly once."""
     relay = RelayProcess(dsn, workdir / f"kill-{signum}", config_text=FAST_LIMITS)
     await relay.start()
     _, pub_token = await create_unit(dsn, unique_unit("ML"), country="ML")
@@ -99,12 +107,19 @@ async def test_acknowledged_alerts_survive_the_relay_being_stopped(dsn, workdir,
     async with stream_client(relay, sub_token) as probe:
         start = probe.welcome["head"]
     acked: dict[str, dict] = {}
-    alerts = [seizure_alert(distribution={"countries": ["TG"]}) for _ in range(200)]
-    publishing = asyncio.create_task(publish_until_acked(relay, pub_token, alerts, f"k{signum}", acked))
+    publishing = asyncio.gather(*(
+        publish_until_acked(relay, pub_token,
+                            [seizure_alert(distribution={"countries": ["TG"]}) for _ in range(100)],
+                            f"k{signum}-{terminal}", acked)
+        for terminal in range(3)))
+    kills = 0
     try:
-        for _ in range(3):
-            await asyncio.sleep(0.4)
+        while not publishing.done() and kills < 4:
+            await wait_for_acks(acked, len(acked) + 60, publishing)
+            if publishing.done():
+                break
             relay.signal(signum)
+            kills += 1
             code = await relay.wait_exit()
             if signum == signal.SIGTERM:
                 assert 0 == code, relay.log()
@@ -117,9 +132,46 @@ async def test_acknowledged_alerts_survive_the_relay_being_stopped(dsn, workdir,
             await publishing
         await relay.stop()
     seqs = [e["seq"] for e in events]
-    assert 200 == len(acked)
+    assert kills >= 3
+    assert 300 == len(acked)
     assert sorted(a["seq"] for a in acked.values()) == seqs
-    assert len({a["alert_id"] for a in acked.values()}) == 200
+    assert len({a["alert_id"] for a in acked.values()}) == 300
+
+
+async def test_sigterm_answers_every_publish_it_read_before_closing(dsn, workdir):
+    """A terminal pipelines 1,500 publishes; SIGTERM arrives after the first ack. The relay
+    finishes the commits in flight: the publishes answered (ack, or unavailable for those
+    it refused while stopping) are exactly the first ones sent, with no hole, before the
+    1001 close; every ack is stored, nothing refused is, and the exit status is 0."""
+    relay = RelayProcess(dsn, workdir / "sigterm-in-flight", config_text=FAST_LIMITS)
+    await relay.start()
+    _, pub_token = await create_unit(dsn, unique_unit("ML"), country="ML")
+    _, sub_token = await create_unit(dsn, unique_unit("TG"), country="TG")
+    replies: dict[int, dict] = {}
+    try:
+        async with stream_client(relay, sub_token) as probe:
+            start = probe.welcome["head"]
+        async with stream_client(relay, pub_token) as client:
+            for n in range(1500):
+                await client.send({"type": "publish", "id": f"pipe-{n}",
+                                   "alert": seizure_alert(distribution={"countries": ["TG"]})})
+            first = await client.recv_until(lambda f: f["type"] == "ack")
+            relay.signal(signal.SIGTERM)
+            replies[int(first["id"].split("-")[1])] = first
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    frame = await client.recv()
+                    replies[int(frame["id"].split("-")[1])] = frame
+        assert 1001 == closed.value.rcvd.code
+        assert 0 == await relay.wait_exit()
+        await relay.start()
+        stored = [e["seq"] for e in await read_all_since(relay, sub_token, start)]
+    finally:
+        await relay.stop()
+    assert list(range(len(replies))) == sorted(replies), "a publish read before the stop got no answer"
+    assert {"ack", "error"} >= {r["type"] for r in replies.values()}
+    assert all(r["code"] == "unavailable" for r in replies.values() if r["type"] == "error")
+    assert sorted(r["seq"] for r in replies.values() if r["type"] == "ack") == stored
 
 
 async def test_sigterm_closes_connections_with_1001_and_exits_0(dsn, workdir):

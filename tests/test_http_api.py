@@ -171,6 +171,17 @@ async def test_filters_narrow_the_history(relay, cast):
     assert (400, {"colour", "limit", "cursor", "from"}) == (status, {d["field"] for d in error["details"]})
 
 
+async def file_with_deliveries(api: Api, alert_id: str, units: set[str]) -> tuple[int, dict]:
+    """The alert's file once its delivery records (written every second) name ``units``."""
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while True:
+        status, file, _ = await api.call("GET", f"/v1/alerts/{alert_id}")
+        if status != 200 or units <= {d["unit"] for d in file["deliveries"]} \
+                or asyncio.get_running_loop().time() > deadline:
+            return status, file
+        await asyncio.sleep(0.1)
+
+
 async def test_the_alert_file_has_updates_cancellation_receipts_and_deliveries(relay, cast):
     """GET /v1/alerts/{id}: the whole story of an alert, as far as the caller may see."""
     origin = Api(relay, cast["bko"][1])
@@ -181,9 +192,7 @@ async def test_the_alert_file_has_updates_cancellation_receipts_and_deliveries(r
         await partner.request({"type": "receipt", "alert_id": first["alert_id"], "status": "positive"})
     _, update, _ = await origin.publish(passenger_alert(msg_type="update", references=first["alert_id"]), "file-2")
     _, cancel, _ = await origin.publish(passenger_alert(msg_type="cancel", references=first["alert_id"]), "file-3")
-    import asyncio
-    await asyncio.sleep(1.5)  # delivery records are written every second
-    status, file, _ = await origin.call("GET", f"/v1/alerts/{first['alert_id']}")
+    status, file = await file_with_deliveries(origin, first["alert_id"], {"MA-CMN-BNPJ"})
     assert 200 == status, file
     assert first["alert_id"] == file["alert"]["alert_id"]
     assert [update["seq"]] == [u["seq"] for u in file["updates"]]
@@ -281,3 +290,30 @@ async def test_http_errors_are_counted_in_the_metrics(relay):
     _, after, _ = await anonymous.call("GET", "/metrics")
     assert 401 == status
     assert count(before) + 1 == count(after)
+
+
+async def test_the_alert_file_shows_a_partner_only_its_own_receipts_and_delivery(relay, cast):
+    """protocol.md: a unit sees a receipt when it is the alert's origin or the receipt's
+    author. Two partners answer: each reads its own receipt and delivery line only; the
+    origin and the auditor read both."""
+    origin = Api(relay, cast["bko"][1])
+    alert = passenger_alert()
+    async with stream_client(relay, cast["cmn"][1]) as cmn, stream_client(relay, cast["cdg"][1]) as cdg:
+        await cmn.subscribe()
+        await cdg.subscribe()
+        _, posted, _ = await origin.publish(alert, "own-receipts-1")
+        await cmn.events(1)
+        await cdg.events(1)
+        await cmn.request({"type": "receipt", "alert_id": posted["alert_id"], "status": "negative"})
+        await cdg.request({"type": "receipt", "alert_id": posted["alert_id"], "status": "positive"})
+    both = {"MA-CMN-BNPJ", "FR-CDG-OFAST"}
+    await file_with_deliveries(origin, posted["alert_id"], both)
+    seen = {}
+    for name in ("bko", "cmn", "cdg", "audit"):
+        status, file, _ = await Api(relay, cast[name][1]).call("GET", f"/v1/alerts/{posted['alert_id']}")
+        assert 200 == status, file
+        seen[name] = ({r["receipt"]["unit"] for r in file["receipts"]},
+                      {d["unit"] for d in file["deliveries"]})
+    assert (both, both) == seen["bko"] == seen["audit"]
+    assert ({"MA-CMN-BNPJ"}, {"MA-CMN-BNPJ"}) == seen["cmn"]
+    assert ({"FR-CDG-OFAST"}, {"FR-CDG-OFAST"}) == seen["cdg"]

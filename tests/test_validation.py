@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import msgpack
@@ -604,3 +605,75 @@ def test_the_examples_are_fresh_each_time():
     second["seizures"][0]["quantity"] = 99
     assert ("DOE", 2.4) == (passenger_alert()["subjects"][0]["surname"],
                             seizure_alert()["seizures"][0]["quantity"])
+
+
+# -- rules a one-line change to the code could break unnoticed (issue 8) -------------------
+
+@pytest.mark.parametrize(("sent_at", "expires_at", "accepted"), [
+    ("2026-11-23T08:00:00.5Z", "2026-11-23T08:00:00Z", False),
+    ("2026-11-23T08:00:00Z", "2026-11-23T08:00:00.5Z", True),
+    ("2026-11-23T09:00:00+01:00", "2026-11-23T08:00:00Z", False),
+    ("2026-11-23T08:00:00Z", "2026-11-23T08:00:00.000001Z", True),
+])
+def test_expires_at_is_compared_with_sent_at_as_a_moment_not_as_text(sent_at, expires_at, accepted):
+    """08:00:00.5Z is after 08:00:00Z, although "." sorts before "Z" as text."""
+    alert = seizure_alert(sent_at=sent_at, expires_at=expires_at)
+    if accepted:
+        assert expires_at.replace(".5Z", ".500000Z") == validate(alert)["expires_at"]
+    else:
+        assert [("expires_at", "must be after sent_at")] == problems(alert)
+
+
+@pytest.mark.parametrize("reference", [ALERT_ID + "0", ALERT_ID + "\n", "x" + ALERT_ID])
+def test_references_is_the_whole_uuid_not_a_prefix_or_suffix(reference):
+    """A valid UUID followed or preceded by anything is not an alert_id."""
+    alert = seizure_alert(msg_type="update", references=reference)
+    assert ["references"] == [field for field, _ in problems(alert)]
+
+
+def validate_at(alert: dict[str, Any], now: str) -> dict[str, Any]:
+    return validate_alert(alert, known_units=KNOWN_UNITS, regions=REGIONS,
+                          now=datetime.fromisoformat(now))
+
+
+@pytest.mark.parametrize(("now", "born", "accepted"), [
+    ("2026-11-23T10:30:00+00:00", "2026-11-24", True),   # already the 24th in UTC+14 (Kiribati)
+    ("2026-11-23T09:30:00+00:00", "2026-11-24", False),  # the 24th has begun nowhere yet
+    ("2026-11-23T10:30:00+00:00", "2026-11-25", False),
+    ("2026-11-23T00:00:00+00:00", "2026-11-23", True),   # born today in UTC
+])
+def test_a_birth_date_is_in_the_future_only_when_it_is_tomorrow_everywhere_on_earth(now, born, accepted):
+    """The latest date on earth is today in UTC+14: a baby born there today is valid."""
+    alert = passenger_alert()
+    alert["subjects"][0]["birth_date"] = born
+    if accepted:
+        assert born == validate_at(alert, now)["subjects"][0]["birth_date"]
+    else:
+        with pytest.raises(InvalidAlert) as refused:
+            validate_at(alert, now)
+        assert [("subjects[0].birth_date", "must not be in the future")] == [
+            (p.field, p.problem) for p in refused.value.details]
+
+
+@pytest.mark.parametrize(("ext", "path"), [
+    ({"deep": {"x": math.nan}}, "ext.deep.x"),
+    ({"list": [1, math.inf]}, "ext.list[1]"),
+    ({"list": [{"y": -math.inf}]}, "ext.list[0].y"),
+])
+def test_non_finite_numbers_anywhere_inside_ext_are_refused_by_path(ext, path):
+    """JSON cannot carry NaN or infinities, at any depth of ext."""
+    assert [path] == [field for field, _ in problems(seizure_alert(ext=ext))]
+
+
+def ext_of_size(size: int) -> dict[str, Any]:
+    ext = {"blob": "x" * 300}  # str 16 header: 3 bytes, whatever the length up to 65535
+    ext["blob"] = "x" * (size - len(msgpack.packb(ext)) + 300)
+    assert size == len(msgpack.packb(ext))
+    return ext
+
+
+def test_ext_of_exactly_4096_bytes_is_accepted_and_4097_refused():
+    """alerts.md: ext ≤ 4 KiB encoded, the limit included."""
+    assert ext_of_size(4096) == validate(seizure_alert(ext=ext_of_size(4096)))["ext"]
+    assert [("ext", "is 4097 bytes encoded; it must be at most 4096")] == problems(
+        seizure_alert(ext=ext_of_size(4097)))
