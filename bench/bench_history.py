@@ -31,13 +31,13 @@ import asyncpg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from relay.chain import GENESIS, event_hash  # noqa: E402
-from relay.embedded import EmbeddedPostgres  # noqa: E402
-from relay.facts import alert_facts  # noqa: E402
-from relay.migrations import apply_migrations, discover_migrations  # noqa: E402
-from relay.reference import airport_country  # noqa: E402
-from relay.units import add_unit  # noqa: E402
-from relay.wire import encode_body  # noqa: E402
+from relay.contract.facts import alert_facts  # noqa: E402
+from relay.contract.reference import airport_country  # noqa: E402
+from relay.contract.wire import encode_body  # noqa: E402
+from relay.store.chain import GENESIS, event_hash  # noqa: E402
+from relay.store.embedded import EmbeddedPostgres  # noqa: E402
+from relay.store.migrations import apply_migrations, discover_migrations  # noqa: E402
+from relay.store.units import add_unit  # noqa: E402
 
 AIRPORTS = ["BKO", "CMN", "CDG", "LFW", "ADD", "GRU", "DSS", "ABJ", "LOS", "ACC", "NIM", "OUA",
             "MAD", "LIS", "BRU", "AMS", "FRA", "IST", "DXB", "BOG", "LIM", "PTY", "CCS", "JNB"]

@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.workers import subscriber_worker  # noqa: E402
-from relay.embedded import EmbeddedPostgres  # noqa: E402
-from relay.migrations import apply_migrations, discover_migrations  # noqa: E402
-from relay.units import add_unit  # noqa: E402
+from relay.store.embedded import EmbeddedPostgres  # noqa: E402
+from relay.store.migrations import apply_migrations, discover_migrations  # noqa: E402
+from relay.store.units import add_unit  # noqa: E402
 
 CONFIG = """
 [limits]

@@ -41,7 +41,7 @@ from clients.options import (
     translator_for,
 )
 from clients.render import render_event
-from relay.model import RECEIPT_STATUSES
+from relay.contract.model import RECEIPT_STATUSES
 
 __all__ = ["main"]
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Container, Iterator, Mapping
 from typing import Any, Final
 
-from relay.errors import InvalidAlert
-from relay.model import Problem
-from relay.units import UNIT_ID_PATTERN
-from relay.validation import validate_alert
+from relay.contract.errors import InvalidAlert
+from relay.contract.ids import UNIT_ID_PATTERN
+from relay.contract.model import Problem
+from relay.contract.validation import validate_alert
 
 __all__ = ["ANY_REGION", "WELL_FORMED_UNITS", "AnyRegion", "WellFormedUnits", "check_alert"]
 

@@ -34,7 +34,7 @@ from typing import Any, Final
 
 from clients.i18n import Translator, register
 from clients.local_check import check_alert
-from relay.model import (
+from relay.contract.model import (
     COMMODITIES,
     CONCEALMENTS,
     DETECTIONS,

@@ -19,21 +19,21 @@ from collections.abc import Sequence
 import structlog
 from aiohttp import web
 
-from relay import reference
 from relay.config import Config
-from relay.database import create_pool
-from relay.deliveries import DeliveryRecorder
-from relay.eventlog import fetch_events, read_head
-from relay.http_api import build_http_app
-from relay.hub import Hub
-from relay.listener import Listener
+from relay.contract import reference
+from relay.core.hub import Hub
+from relay.core.publishing import KnownUnits, Publisher
+from relay.core.ratelimit import RateLimiter
+from relay.http.app import build_http_app
 from relay.metrics import RelayMetrics
-from relay.publishing import KnownUnits, Publisher
-from relay.ratelimit import RateLimiter
 from relay.runtime import Runtime
-from relay.storage import open_database
-from relay.stream import start_stream_server
-from relay.writer import EventWriter, PendingEvent
+from relay.store.database import open_database
+from relay.store.deliveries import DeliveryRecorder
+from relay.store.eventlog import fetch_events, read_head
+from relay.store.listener import Listener
+from relay.store.pool import create_pool
+from relay.store.writer import EventWriter, PendingEvent
+from relay.stream.server import start_stream_server
 
 __all__ = ["run_relay"]
 _log = structlog.get_logger("relay.app")

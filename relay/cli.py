@@ -18,11 +18,11 @@ from pathlib import Path
 
 import asyncpg
 
-from relay.chain import verify_chain
 from relay.config import Config, ConfigError, load_config
-from relay.embedded import EmbeddedPostgresError
 from relay.logs import configure_logging
-from relay.units import UnitError, add_unit, issue_token, list_units, revoke_unit
+from relay.store.chain import verify_chain
+from relay.store.embedded import EmbeddedPostgresError
+from relay.store.units import UnitError, add_unit, issue_token, list_units, revoke_unit
 
 __all__ = ["build_parser", "main"]
 
@@ -102,7 +102,7 @@ async def _serve(config: Config) -> int:
 
 
 async def _one_shot(args: argparse.Namespace, config: Config) -> int:
-    from relay.storage import connect_once
+    from relay.store.database import connect_once
 
     async with connect_once(config) as conn:
         if args.command == "migrate":

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from relay import reference
+from relay.contract import reference
 
 __all__ = [
     "Config",

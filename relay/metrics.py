@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from relay.errors import ERROR_CODES
+from relay.contract.errors import ERROR_CODES
 
 __all__ = ["RelayMetrics"]
 

@@ -16,14 +16,14 @@ import asyncpg
 import structlog
 
 from relay.config import Config
-from relay.hub import Hub
+from relay.core.hub import Hub
+from relay.core.publishing import KnownUnits, Publisher
 from relay.metrics import RelayMetrics
-from relay.publishing import KnownUnits, Publisher
-from relay.units import revoked_token_ids
-from relay.writer import EventWriter
+from relay.store.units import revoked_token_ids
+from relay.store.writer import EventWriter
 
 if TYPE_CHECKING:
-    from relay.session import Session
+    from relay.stream.session import Session
 
 __all__ = ["Runtime"]
 _log = structlog.get_logger("relay.runtime")

@@ -18,8 +18,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from relay.embedded import EmbeddedPostgres
-from relay.migrations import apply_migrations, discover_migrations
+from relay.store.embedded import EmbeddedPostgres
+from relay.store.migrations import apply_migrations, discover_migrations
 from tests.support import RelayProcess
 
 _databases = itertools.count(1)

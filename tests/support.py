@@ -28,7 +28,7 @@ import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from relay.units import add_unit
+from relay.store.units import add_unit
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = float(os.environ.get("RELAY_TEST_TIMEOUT", "10"))

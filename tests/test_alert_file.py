@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from clients.alert_file import AlertFileError, describe_problems, load_alert_file
 from clients.i18n import Translator
 from clients.local_check import check_alert
-from relay.model import Problem
+from relay.contract.model import Problem
 from tests.alert_examples import passenger_alert, seizure_alert
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relay.alert_schema import ALERT_EXAMPLES, ALERT_SCHEMAS, alert_json_schema
-from relay.errors import InvalidAlert
-from relay.validation import ALERT_FIELDS, RELAY_FIELDS, validate_alert
+from relay.contract.errors import InvalidAlert
+from relay.contract.schema import ALERT_EXAMPLES, ALERT_SCHEMAS, alert_json_schema
+from relay.contract.validation import ALERT_FIELDS, RELAY_FIELDS, validate_alert
 from tests.alert_examples import passenger_alert, seizure_alert
 from tests.test_validation import (
     ALERT_ID,

@@ -12,7 +12,7 @@ import sys
 import asyncpg
 import pytest
 
-from relay.chain import GENESIS, event_hash, verify_chain
+from relay.store.chain import GENESIS, event_hash, verify_chain
 from tests.alert_examples import seizure_alert
 from tests.conftest import REGIONS_CONFIG, database_url, fresh_database, running_relay
 from tests.support import ROOT, create_unit, stream_client

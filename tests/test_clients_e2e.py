@@ -26,7 +26,7 @@ from clients.backoff import Backoff
 from clients.client import Ack, RelayClient
 from clients.connection import AuthenticationFailed, Rejected
 from clients.outbox import Outbox
-from relay.units import revoke_unit
+from relay.store.units import revoke_unit
 from tests.alert_examples import passenger_alert, seizure_alert
 from tests.support import ROOT, RelayProcess, create_unit, free_port, stream_client, unique_unit
 

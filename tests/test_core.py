@@ -6,13 +6,19 @@ import msgpack
 import orjson
 import pytest
 
-from relay.errors import BadFrame, InvalidFilter, UnknownType
-from relay.filters import Filter, parse_filter
-from relay.frames import PublishFrame, ReceiptFrame, SubscribeFrame, frame_id, parse_client_frame
-from relay.model import AlertFacts, Distribution
-from relay.ratelimit import RateLimiter
-from relay.visibility import Viewer, is_addressed_to, may_see_alert, may_see_receipt
-from relay.wire import Encoding, choose_encoding, decode_frame, encode_body, event_frame
+from relay.contract.errors import BadFrame, InvalidFilter, UnknownType
+from relay.contract.filters import Filter, parse_filter
+from relay.contract.frames import (
+    PublishFrame,
+    ReceiptFrame,
+    SubscribeFrame,
+    frame_id,
+    parse_client_frame,
+)
+from relay.contract.model import AlertFacts, Distribution
+from relay.contract.visibility import Viewer, is_addressed_to, may_see_alert, may_see_receipt
+from relay.contract.wire import Encoding, choose_encoding, decode_frame, encode_body, event_frame
+from relay.core.ratelimit import RateLimiter
 
 
 def test_an_event_frame_is_spliced_from_the_stored_body_in_both_encodings():

@@ -52,7 +52,7 @@ async def test_live_and_replayed_deliveries_are_recorded_once_per_unit(relay, ds
 
 def test_the_pending_records_are_bounded_and_deduplicated():
     """Past max_pending new records are dropped and counted; a repeat is not a new record."""
-    from relay.deliveries import DeliveryRecorder
+    from relay.store.deliveries import DeliveryRecorder
 
     dropped = []
     recorder = DeliveryRecorder(None, max_pending=2, on_dropped=dropped.append, clock=lambda: 100.0)  # type: ignore[arg-type]
@@ -65,7 +65,7 @@ def test_the_pending_records_are_bounded_and_deduplicated():
 async def test_records_that_cannot_be_written_are_kept_and_written_by_a_later_flush(dsn):
     """A flush against a database that is gone keeps the records; once it is back, one
     row per alert and second holds every unit, and the view gives each unit once."""
-    from relay.deliveries import DeliveryRecorder
+    from relay.store.deliveries import DeliveryRecorder
 
     now = [1_800_000_000.0]
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
@@ -97,7 +97,7 @@ async def test_migration_007_moves_the_rows_of_the_old_table_into_groups(pg_serv
     """Delivery rows stored before sql/007 are still there after it, through the view."""
     from datetime import UTC, datetime
 
-    from relay.migrations import apply_migrations, discover_migrations
+    from relay.store.migrations import apply_migrations, discover_migrations
     from tests.conftest import database_url
 
     name = f"relay_migration_{uuid.uuid4().hex[:8]}"

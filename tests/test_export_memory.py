@@ -15,11 +15,11 @@ import asyncpg
 import psutil
 import pytest
 
-from relay.facts import alert_facts
-from relay.publishing import rfc3339
-from relay.validation import validate_alert
-from relay.wire import encode_body
-from relay.writer import _APPEND, PendingEvent, _columns
+from relay.contract.facts import alert_facts
+from relay.contract.validation import validate_alert
+from relay.contract.wire import encode_body
+from relay.core.publishing import rfc3339
+from relay.store.writer import _APPEND, PendingEvent, _columns
 from tests.alert_examples import seizure_alert
 from tests.support import create_unit, unique_unit
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from relay.facts import alert_airports, alert_facts
-from relay.model import AlertFacts, Distribution
-from relay.validation import validate_alert
+from relay.contract.facts import alert_airports, alert_facts
+from relay.contract.model import AlertFacts, Distribution
+from relay.contract.validation import validate_alert
 from tests.alert_examples import passenger_alert, seizure_alert
 
 KNOWN_UNITS = {"ML-BKO-JAITF", "FR-CDG-OFAST", "MA-CMN-BNPJ"}

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.sync.client import connect
 
-from relay.errors import ERROR_CODES
+from relay.contract.errors import ERROR_CODES
 from tests.alert_examples import passenger_alert, seizure_alert
 from tests.support import TIMEOUT, create_unit, stream_client, unique_unit
 

@@ -6,12 +6,12 @@ import asyncio
 
 import pytest
 
-from relay.events import Event
-from relay.filters import Filter
-from relay.hub import Hub
-from relay.model import AlertFacts, Distribution
-from relay.visibility import Viewer
-from relay.wire import Encoding
+from relay.contract.filters import Filter
+from relay.contract.model import AlertFacts, Distribution
+from relay.contract.visibility import Viewer
+from relay.contract.wire import Encoding
+from relay.core.events import Event
+from relay.core.hub import Hub
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

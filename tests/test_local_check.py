@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clients.local_check import check_alert
-from relay.errors import InvalidAlert
-from relay.model import Problem
-from relay.units import UNIT_ID_PATTERN
-from relay.validation import validate_alert
+from relay.contract.errors import InvalidAlert
+from relay.contract.ids import UNIT_ID_PATTERN
+from relay.contract.model import Problem
+from relay.contract.validation import validate_alert
 from tests.alert_examples import passenger_alert, seizure_alert
 
 # Names the terminal has never heard of; a relay may well have them.

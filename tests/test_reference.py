@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from relay.reference import (
+from relay.contract.reference import (
     airport_country,
     is_airport,
     is_country,

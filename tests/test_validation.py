@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relay.errors import InvalidAlert
-from relay.model import COMMODITIES, CONCEALMENTS, DETECTIONS, Problem
-from relay.validation import normalise_timestamp, validate_alert
+from relay.contract.errors import InvalidAlert
+from relay.contract.model import COMMODITIES, CONCEALMENTS, DETECTIONS, Problem
+from relay.contract.validation import normalise_timestamp, validate_alert
 from tests.alert_examples import passenger_alert, seizure_alert
 
 KNOWN_UNITS = {"ML-BKO-JAITF", "FR-CDG-OFAST", "MA-CMN-BNPJ"}

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relay.model import TLP_LEVELS, AlertFacts, Distribution
-from relay.visibility import Viewer, may_see_alert, sql_may_see_alert
+from relay.contract.model import TLP_LEVELS, AlertFacts, Distribution
+from relay.contract.visibility import Viewer, may_see_alert
+from relay.store.visibility_sql import sql_may_see_alert
 
 UNITS = ["ML-BKO-JAITF", "TG-LFW-CAAT", "FR-CDG-OFAST", "BR-GRU-PF"]
 COUNTRIES = ["ML", "TG", "FR", "BR", "NE"]

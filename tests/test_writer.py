@@ -11,12 +11,12 @@ import asyncpg
 import pytest
 import uuid_utils
 
-from relay.errors import Unavailable
-from relay.facts import alert_facts
-from relay.publishing import rfc3339
-from relay.validation import validate_alert
-from relay.wire import encode_body
-from relay.writer import EventWriter, PendingEvent
+from relay.contract.errors import Unavailable
+from relay.contract.facts import alert_facts
+from relay.contract.validation import validate_alert
+from relay.contract.wire import encode_body
+from relay.core.publishing import rfc3339
+from relay.store.writer import EventWriter, PendingEvent
 from tests.alert_examples import seizure_alert
 from tests.support import create_unit
 

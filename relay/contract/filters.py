@@ -1,0 +1,118 @@
+"""Subscription filters (protocol.md "subscribe"): parsed once, matched per event.
+
+Every key narrows; none widens what visibility allows. Receipts are not alerts and are
+not narrowed by a filter: a unit that may see a receipt receives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from relay.contract import reference
+from relay.contract.errors import InvalidFilter
+from relay.contract.model import (
+    COMMODITIES,
+    KINDS,
+    PRIORITIES,
+    PRIORITY_RANK,
+    STATUSES,
+    AlertFacts,
+    Problem,
+)
+
+__all__ = ["MATCH_ALL", "Filter", "parse_filter"]
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """A parsed filter; ``None`` for a key means "not narrowed by this key"."""
+
+    kinds: frozenset[str] | None = None
+    airports: frozenset[str] | None = None
+    countries: frozenset[str] | None = None
+    commodities: frozenset[str] | None = None
+    min_priority: int = 0
+    statuses: frozenset[str] | None = None
+
+    def matches(self, facts: AlertFacts) -> bool:
+        """True when the alert passes every key of the filter."""
+        if self.kinds is not None and facts.kind not in self.kinds:
+            return False
+        if self.airports is not None and self.airports.isdisjoint(facts.airports):
+            return False
+        if self.countries is not None and self.countries.isdisjoint(facts.countries):
+            return False
+        if self.commodities is not None and self.commodities.isdisjoint(facts.commodities):
+            return False
+        if PRIORITY_RANK[facts.priority] < self.min_priority:
+            return False
+        return self.statuses is None or facts.status in self.statuses
+
+
+MATCH_ALL = Filter()
+
+
+def _enum_list(allowed: tuple[str, ...]) -> Callable[[str], str | None]:
+    def check(item: str) -> str | None:
+        return None if item in allowed else f"must be one of {', '.join(allowed)}"
+    return check
+
+
+def _airport(item: str) -> str | None:
+    return None if reference.is_airport(item) else f"unknown IATA airport code {item!r}"
+
+
+def _country(item: str) -> str | None:
+    return None if reference.is_country(item) else f"{item!r} is not an ISO 3166-1 alpha-2 code"
+
+
+_LIST_KEYS: dict[str, Callable[[str], str | None]] = {
+    "kinds": _enum_list(KINDS),
+    "airports": _airport,
+    "countries": _country,
+    "commodities": _enum_list(COMMODITIES),
+    "statuses": _enum_list(STATUSES),
+}
+
+
+def parse_filter(raw: object) -> Filter:
+    """Parse the ``filter`` of a subscribe frame; every problem is reported at once."""
+    if raw is None:
+        return MATCH_ALL
+    if not isinstance(raw, dict):
+        raise InvalidFilter("the filter must be a map", [Problem("filter", "must be a map")])
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        path = f"filter.{key}"
+        if key == "min_priority":
+            if value in PRIORITIES:
+                values[key] = PRIORITY_RANK[value]
+            else:
+                problems.append(Problem(path, f"must be one of {', '.join(PRIORITIES)}"))
+        elif key in _LIST_KEYS:
+            values[key] = _parse_list(path, value, _LIST_KEYS[key], problems)
+        else:
+            problems.append(Problem(path, "unknown filter key"))
+    if problems:
+        raise InvalidFilter(f"the filter has {_count(problems)}", problems)
+    return Filter(**values)
+
+
+def _parse_list(
+    path: str, value: object, check: Callable[[str], str | None], problems: list[Problem]
+) -> frozenset[str]:
+    if not isinstance(value, list):
+        problems.append(Problem(path, "must be a list"))
+        return frozenset()
+    for index, item in enumerate(value):
+        problem = check(item) if isinstance(item, str) else "must be a string"
+        if problem:
+            problems.append(Problem(f"{path}[{index}]", problem))
+    return frozenset(item for item in value if isinstance(item, str))
+
+
+def _count(problems: list[Problem]) -> str:
+    return "1 problem" if len(problems) == 1 else f"{len(problems)} problems"

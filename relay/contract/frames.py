@@ -1,0 +1,163 @@
+"""Client frames (protocol.md "Frames"): a decoded map in, a typed request out.
+
+Pure: no I/O. Every failure is a :class:`relay.errors.RelayError` whose details name
+the field. The frame's ``id`` is read separately (:func:`frame_id`) so that an error
+reply can echo it even when the rest of the frame is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from relay.contract.errors import BadFrame, UnknownType
+from relay.contract.filters import Filter, parse_filter
+from relay.contract.model import RECEIPT_STATUSES, Problem
+
+__all__ = [
+    "CLIENT_FRAME_TYPES",
+    "MAX_NOTE_LENGTH",
+    "AuthFrame",
+    "ClientFrame",
+    "PublishFrame",
+    "ReceiptFrame",
+    "SubscribeFrame",
+    "frame_id",
+    "parse_auth_frame",
+    "parse_client_frame",
+]
+
+MAX_NOTE_LENGTH = 2000
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@dataclass(frozen=True, slots=True)
+class AuthFrame:
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublishFrame:
+    id: str
+    alert: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeFrame:
+    id: str
+    filter: Filter
+    since: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptFrame:
+    id: str
+    alert_id: str
+    status: str
+    note: str | None
+
+
+ClientFrame = PublishFrame | SubscribeFrame | ReceiptFrame
+CLIENT_FRAME_TYPES = ("publish", "subscribe", "receipt")
+
+
+def frame_id(frame: dict[str, Any]) -> str | None:
+    """The frame's ``id`` when it is a valid one (a string of 1-64 characters)."""
+    value = frame.get("id")
+    if isinstance(value, str) and 1 <= len(value) <= 64 and "\x00" not in value:
+        return value
+    return None
+
+
+def parse_auth_frame(frame: dict[str, Any]) -> AuthFrame:
+    """The first frame of a connection authenticated in-band: ``{"type":"auth","token":...}``."""
+    if frame.get("type") != "auth":
+        raise BadFrame("the first frame must be an auth frame")
+    token = frame.get("token")
+    if not isinstance(token, str) or not token:
+        raise BadFrame("the auth frame needs a token", [Problem("token", "is required")])
+    return AuthFrame(token)
+
+
+def parse_client_frame(frame: dict[str, Any]) -> ClientFrame:
+    """Check the envelope and the fields of one frame after authentication."""
+    kind = frame.get("type")
+    if kind is None:
+        raise BadFrame("the frame has no type", [Problem("type", "is required")])
+    if not isinstance(kind, str):
+        raise BadFrame("the frame type must be a string", [Problem("type", "must be a string")])
+    if kind not in CLIENT_FRAME_TYPES:
+        raise UnknownType(
+            f"unknown frame type {kind[:64]!r}; expected one of {', '.join(CLIENT_FRAME_TYPES)}"
+        )
+    problems: list[Problem] = []
+    ident = _check_id(frame, problems)
+    parsed = _PARSERS[kind](frame, ident, problems)
+    if problems:
+        raise BadFrame(f"the {kind} frame is not valid", problems)
+    return parsed
+
+
+def _check_id(frame: dict[str, Any], problems: list[Problem]) -> str:
+    value = frame.get("id")
+    if value is None:
+        problems.append(Problem("id", "is required"))
+    elif not isinstance(value, str) or not 1 <= len(value) <= 64:
+        problems.append(Problem("id", "must be a string of 1 to 64 characters"))
+    elif "\x00" in value:  # it is stored as the idempotency key; PostgreSQL text has no NUL
+        problems.append(Problem("id", "must not contain the NUL character (U+0000)"))
+    return value if isinstance(value, str) else ""
+
+
+def _unknown_keys(frame: dict[str, Any], allowed: set[str], problems: list[Problem]) -> None:
+    for key in frame:
+        if key not in allowed:
+            problems.append(Problem(key if isinstance(key, str) and key else repr(key), "unknown field"))
+
+
+def _parse_publish(frame: dict[str, Any], ident: str, problems: list[Problem]) -> PublishFrame:
+    _unknown_keys(frame, {"type", "id", "alert"}, problems)
+    if "alert" not in frame:
+        problems.append(Problem("alert", "is required"))
+    return PublishFrame(ident, frame.get("alert"))
+
+
+def _parse_subscribe(frame: dict[str, Any], ident: str, problems: list[Problem]) -> SubscribeFrame:
+    _unknown_keys(frame, {"type", "id", "filter", "since"}, problems)
+    since = frame.get("since")
+    if since is not None and (type(since) is not int or since < 0):
+        problems.append(Problem("since", "must be an integer >= 0"))
+        since = None
+    if problems:
+        return SubscribeFrame(ident, Filter(), None)
+    return SubscribeFrame(ident, parse_filter(frame.get("filter")), since)
+
+
+def _parse_receipt(frame: dict[str, Any], ident: str, problems: list[Problem]) -> ReceiptFrame:
+    _unknown_keys(frame, {"type", "id", "alert_id", "status", "note"}, problems)
+    alert_id = frame.get("alert_id")
+    if not isinstance(alert_id, str) or not _UUID.match(alert_id):
+        problems.append(Problem("alert_id", "must be an alert id (a lower-case UUID)"))
+    status = frame.get("status")
+    if status not in RECEIPT_STATUSES:
+        problems.append(Problem("status", f"must be one of {', '.join(RECEIPT_STATUSES)}"))
+    note = frame.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE_LENGTH):
+        problems.append(Problem("note", f"must be a string of at most {MAX_NOTE_LENGTH} characters"))
+    elif isinstance(note, str) and "\x00" in note:
+        problems.append(Problem("note", "must not contain the NUL character (U+0000)"))
+    return ReceiptFrame(
+        ident,
+        alert_id if isinstance(alert_id, str) else "",
+        status if isinstance(status, str) else "",
+        note if isinstance(note, str) else None,
+    )
+
+
+_PARSERS: dict[str, Callable[[dict[str, Any], str, list[Problem]], ClientFrame]] = {
+    "publish": _parse_publish,
+    "subscribe": _parse_subscribe,
+    "receipt": _parse_receipt,
+}

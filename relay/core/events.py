@@ -1,0 +1,57 @@
+"""An event of the log as the relay holds it in memory: facts plus encoded body.
+
+The body is encoded once per encoding when the event is created (or read from the
+database, where both encodings are stored); the frame for each encoding is spliced once
+and cached, so every recipient receives the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from relay.contract.model import AlertFacts
+from relay.contract.visibility import Viewer, may_see_alert, may_see_receipt
+from relay.contract.wire import Encoding, event_frame, websocket_frame
+
+__all__ = ["Event"]
+
+
+@dataclass(slots=True, eq=False)
+class Event:
+    """One committed event. ``origin_unit`` is the alert's origin for both kinds;
+    ``author_unit`` is the unit that published this event (for a receipt, its author)."""
+
+    seq: int
+    kind: str
+    alert_id: str
+    origin_unit: str
+    author_unit: str
+    facts: AlertFacts | None
+    body_json: bytes
+    body_msgpack: bytes
+    _frames: dict[Encoding, bytes] = field(default_factory=dict, repr=False)
+    _wire: dict[Encoding, bytes] = field(default_factory=dict, repr=False)
+
+    def frame(self, encoding: Encoding) -> bytes:
+        """The complete event frame in ``encoding`` (UTF-8 JSON text, or msgpack)."""
+        cached = self._frames.get(encoding)
+        if cached is None:
+            body = self.body_json if encoding is Encoding.JSON else self.body_msgpack
+            cached = self._frames[encoding] = event_frame(encoding, self.kind, self.seq, body)
+        return cached
+
+    def wire(self, encoding: Encoding) -> bytes:
+        """The whole WebSocket frame carrying :meth:`frame`, identical for every recipient."""
+        cached = self._wire.get(encoding)
+        if cached is None:
+            cached = self._wire[encoding] = websocket_frame(
+                self.frame(encoding), text=encoding is Encoding.JSON
+            )
+        return cached
+
+    def visible_to(self, viewer: Viewer, regions: Mapping[str, frozenset[str]]) -> bool:
+        """protocol.md "Visibility", for this event."""
+        if self.facts is None:
+            return may_see_receipt(viewer, self.origin_unit, self.author_unit)
+        return may_see_alert(viewer, self.origin_unit, self.facts, regions)

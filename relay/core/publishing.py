@@ -1,0 +1,139 @@
+"""From a client's publish or receipt to a committed event: one path for stream and HTTP.
+
+Order of checks: role → rate limit → validation (all problems at once) → the referenced
+alert (update/cancel: same origin and kind; receipt: addressed to the unit) → group
+commit. ``origin_unit`` is always the authenticated unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import uuid_utils
+
+from relay.contract.errors import Forbidden, InvalidAlert, NotFound, RateLimited
+from relay.contract.facts import alert_facts
+from relay.contract.frames import ReceiptFrame
+from relay.contract.model import Problem
+from relay.contract.validation import validate_alert
+from relay.contract.visibility import is_addressed_to
+from relay.contract.wire import encode_body
+from relay.core.ratelimit import RateLimiter
+from relay.metrics import RelayMetrics
+from relay.store.eventlog import find_alert
+from relay.store.pool import translate_errors
+from relay.store.units import Principal, known_unit_ids
+from relay.store.writer import EventWriter, PendingEvent, WriteResult
+
+__all__ = ["KnownUnits", "Publisher", "rfc3339"]
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC, millisecond precision, ``Z`` suffix."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class KnownUnits:
+    """The unit ids a distribution may name; refreshed on ``relay_units`` notifications."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self.ids: frozenset[str] = frozenset()
+
+    async def refresh(self) -> None:
+        async with translate_errors("reading units"):
+            self.ids = await known_unit_ids(self._pool)
+
+
+class Publisher:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        writer: EventWriter,
+        known_units: KnownUnits,
+        regions: Mapping[str, frozenset[str]],
+        limiter: RateLimiter,
+        metrics: RelayMetrics,
+    ) -> None:
+        self._pool = pool
+        self._writer = writer
+        self._known_units = known_units
+        self._regions = regions
+        self._limiter = limiter
+        self._metrics = metrics
+
+    async def publish(self, principal: Principal, key: str, raw_alert: object) -> WriteResult:
+        """Validate, check references, commit; the result is what the ack carries."""
+        unit = principal.unit
+        if "publish" not in unit.roles:
+            raise Forbidden(f"unit {unit.unit_id} lacks the publish role")
+        if not self._limiter.allow(unit.unit_id):
+            raise RateLimited(f"unit {unit.unit_id} is publishing too fast; retry shortly")
+        alert = await self._validate(raw_alert)
+        facts = alert_facts(alert)
+        if facts.references is not None:
+            await self._check_reference(unit.unit_id, facts.references, facts.kind)
+        received_at = datetime.now(UTC)
+        alert_id = str(uuid_utils.uuid7())
+        body = {**alert, "alert_id": alert_id, "origin_unit": unit.unit_id,
+                "received_at": rfc3339(received_at)}
+        body_json, body_msgpack = encode_body(body)
+        pending = PendingEvent(unit.unit_id, key, "alert", alert_id, unit.unit_id, received_at,
+                               facts, None, body_json, body_msgpack)
+        result = await self._writer.submit(pending)
+        if not result.duplicate:
+            self._metrics.alerts_published.inc()
+        return result
+
+    async def receipt(self, principal: Principal, frame: ReceiptFrame) -> WriteResult:
+        """A receipt from a unit the alert was distributed to."""
+        unit = principal.unit
+        if not unit.roles & {"subscribe", "publish"}:
+            raise Forbidden(f"unit {unit.unit_id} may not send receipts")
+        if not self._limiter.allow(unit.unit_id):
+            raise RateLimited(f"unit {unit.unit_id} is sending too fast; retry shortly")
+        async with translate_errors("reading the alert"):
+            stored = await find_alert(self._pool, frame.alert_id)
+        if stored is None:
+            raise NotFound(f"no alert {frame.alert_id}", [Problem("alert_id", "no such alert")])
+        if not is_addressed_to(principal.viewer, stored.facts.tlp, stored.facts.distribution,
+                               self._regions):
+            raise Forbidden(f"alert {frame.alert_id} was not distributed to {unit.unit_id}")
+        at = datetime.now(UTC)
+        body: dict[str, Any] = {"alert_id": stored.alert_id, "unit": unit.unit_id,
+                                "status": frame.status, "at": rfc3339(at)}
+        if frame.note is not None:
+            body["note"] = frame.note
+        body_json, body_msgpack = encode_body(body)
+        pending = PendingEvent(unit.unit_id, frame.id, "receipt", stored.alert_id,
+                               stored.origin_unit, at, None, frame.status, body_json, body_msgpack)
+        result = await self._writer.submit(pending)
+        if not result.duplicate:
+            self._metrics.receipts_published.inc()
+        return result
+
+    async def _validate(self, raw_alert: object) -> dict[str, Any]:
+        try:
+            return validate_alert(raw_alert, known_units=self._known_units.ids, regions=self._regions)
+        except InvalidAlert as first:
+            if not any(p.problem.startswith("unknown unit") for p in first.details):
+                raise
+        await self._known_units.refresh()
+        return validate_alert(raw_alert, known_units=self._known_units.ids, regions=self._regions)
+
+    async def _check_reference(self, unit_id: str, alert_id: str, kind: str) -> None:
+        async with translate_errors("reading the referenced alert"):
+            stored = await find_alert(self._pool, alert_id)
+        if stored is None:
+            raise NotFound(f"no alert {alert_id} to reference",
+                           [Problem("references", "no such alert")])
+        if stored.origin_unit != unit_id:
+            raise Forbidden(f"alert {alert_id} belongs to {stored.origin_unit}, not {unit_id}",
+                            [Problem("references", "an alert of another unit")])
+        if stored.facts.kind != kind:
+            raise InvalidAlert("the update changes the kind of the alert",
+                               [Problem("kind", f"must be {stored.facts.kind}, as the referenced alert")])

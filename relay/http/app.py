@@ -1,0 +1,68 @@
+"""The HTTP server (aiohttp): health, metrics, the alerts API, the audit API, OpenAPI.
+
+Routes are declared here; handlers live in :mod:`relay.http_alerts` and
+:mod:`relay.http_audit`; authentication, errors and the access log in
+:mod:`relay.http_common`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from relay.http import alerts as http_alerts
+from relay.http import audit as http_audit
+from relay.http.middleware import RUNTIME_KEY, api_middleware, json_response
+from relay.http.openapi import openapi_document
+from relay.runtime import Runtime
+from relay.store.eventlog import read_head
+
+__all__ = ["MAX_BODY_BYTES", "RUNTIME_KEY", "build_http_app"]
+
+MAX_BODY_BYTES = 131_072  # an alert is at most 64 KiB encoded; its JSON may be larger
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """The process is up."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """The database answers (within two seconds)."""
+    runtime = request.app[RUNTIME_KEY]
+    try:
+        head = await asyncio.wait_for(read_head(runtime.pool), 2.0)
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        return web.json_response(
+            {"status": "unavailable", "reason": f"database unreachable ({type(exc).__name__})"},
+            status=503,
+        )
+    return web.json_response({"status": "ready", "head": head, "hub_head": runtime.hub.head})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME_KEY]
+    return web.Response(body=runtime.metrics.render(),
+                        content_type="text/plain", charset="utf-8",
+                        headers={"X-Content-Type-Options": "nosniff"})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(openapi_document(max_body_bytes=MAX_BODY_BYTES))
+
+
+def build_http_app(runtime: Runtime) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[api_middleware])
+    app[RUNTIME_KEY] = runtime
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/v1/openapi.json", openapi)
+    app.router.add_post("/v1/alerts", http_alerts.publish_alert)
+    app.router.add_get("/v1/alerts", http_alerts.list_alerts)
+    app.router.add_get("/v1/alerts/{alert_id}", http_alerts.get_alert)
+    app.router.add_get("/v1/audit/export", http_audit.export)
+    app.router.add_get("/v1/audit/verify", http_audit.verify)
+    app.router.add_get("/v1/audit/access-log", http_audit.access_log)
+    return app

@@ -1,0 +1,173 @@
+"""What every HTTP request goes through: bearer authentication, the error object, and
+the access log of auditors.
+
+Errors are the contract's error object (``{"type":"error","code","message","details"}``)
+with the status of their code. Query parameters are single-valued text without NUL
+(PostgreSQL text cannot hold U+0000); anything else is ``invalid_query``. Requests of a
+unit with role ``audit``, and every export, are recorded in ``relay_access_log`` after
+they are answered, with the number of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import structlog
+from aiohttp import web
+
+from relay.contract.errors import (
+    Forbidden,
+    InvalidQuery,
+    NotFound,
+    RelayError,
+    TooLarge,
+    Unauthorized,
+    Unavailable,
+)
+from relay.contract.model import Problem
+from relay.runtime import Runtime
+from relay.store.units import Principal, authenticate
+
+__all__ = [
+    "RUNTIME_KEY",
+    "STATUS_BY_CODE",
+    "api_middleware",
+    "error_response",
+    "is_storable",
+    "json_response",
+    "principal_of",
+    "require_role",
+]
+
+RUNTIME_KEY = web.AppKey("runtime", Runtime)
+STATUS_BY_CODE = {
+    "bad_frame": 400, "unknown_type": 400, "invalid_alert": 400, "invalid_filter": 400,
+    "invalid_query": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404,
+    "conflict": 409, "too_large": 413, "rate_limited": 429, "unavailable": 503,
+}
+_PUBLIC = {"/healthz", "/readyz", "/metrics", "/v1/openapi.json"}
+_log = structlog.get_logger("relay.http")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def error_response(exc: RelayError) -> web.Response:
+    body = {"type": "error", "code": exc.code, "message": exc.message,
+            "details": [p.as_dict() for p in exc.details]}
+    response = json_response(body, STATUS_BY_CODE.get(exc.code, 400))
+    if exc.code == "unauthorized":
+        response.headers["WWW-Authenticate"] = 'Bearer realm="relay"'
+    if exc.retriable:
+        response.headers["Retry-After"] = "1"
+    return response
+
+
+def is_storable(text: str) -> bool:
+    """True if PostgreSQL can store ``text``: no NUL, and no lone surrogate (which an
+    undecodable header byte becomes)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _storable(text: str) -> str:
+    """``text`` with NUL and lone surrogates written as backslash escapes."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _check_query(request: web.Request) -> None:
+    """Each query parameter at most once (which one would count is ambiguous), as text that
+    can be stored and searched; else InvalidQuery naming each parameter."""
+    problems: list[Problem] = []
+    for key in dict.fromkeys(request.query):
+        values = request.query.getall(key)
+        if len(values) > 1:
+            problems.append(Problem(_storable(key), "must be given at most once"))
+        elif not (is_storable(key) and is_storable(values[0])):
+            problems.append(Problem(_storable(key), "must not contain a NUL character"))
+    if problems:
+        raise InvalidQuery(f"the query has {len(problems)} problem(s)", problems)
+
+
+def principal_of(request: web.Request) -> Principal:
+    principal: Principal = request["principal"]
+    return principal
+
+
+def require_role(request: web.Request, *roles: str) -> Principal:
+    """The caller, if it holds one of ``roles``; else 403."""
+    principal = principal_of(request)
+    if not principal.unit.roles & set(roles):
+        raise Forbidden(f"unit {principal.unit.unit_id} needs the role {' or '.join(roles)}")
+    return principal
+
+
+async def _authenticate(request: web.Request, runtime: Runtime) -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send Authorization: Bearer <token>")
+    try:
+        principal = await authenticate(runtime.pool, token.strip())
+    except Exception as exc:
+        raise Unavailable("the store is unavailable; retry later") from exc
+    if principal is None:
+        raise Unauthorized("invalid or revoked token")
+    return principal
+
+
+@web.middleware
+async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Authenticate, translate errors, record auditors' requests."""
+    if request.path in _PUBLIC:
+        return await handler(request)
+    runtime = request.app[RUNTIME_KEY]
+    principal: Principal | None = None
+    try:
+        principal = await _authenticate(request, runtime)
+        request["principal"] = principal
+        _check_query(request)
+        response = await handler(request)
+    except RelayError as exc:
+        response = error_response(exc)
+    except web.HTTPRequestEntityTooLarge:
+        response = error_response(TooLarge("the request body is over the maximum"))
+    except web.HTTPNotFound:
+        response = error_response(NotFound(f"no resource at {request.path}"))
+    except web.HTTPException:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a defect: answer, log type and place only
+        _log.error("request_failed", error=type(exc).__name__, path=request.path)
+        response = error_response(Unavailable("the relay could not answer; retry later"))
+    if response.status >= 400:
+        runtime.metrics.http_errors.labels(status=str(response.status)).inc()
+    if principal is not None and ("audit" in principal.unit.roles or request.get("export")):
+        recorded = await _record_access(runtime, principal, request, response.status)
+        if not recorded and not response.prepared:
+            # An auditor's request that cannot be recorded is not answered.
+            return error_response(Unavailable("the access log is unavailable; retry later"))
+    return response
+
+
+async def _record_access(runtime: Runtime, principal: Principal, request: web.Request,
+                         status: int) -> bool:
+    try:
+        await runtime.pool.execute(
+            "INSERT INTO relay_access_log (unit_id, method, path, query, rows, status)"
+            " VALUES ($1, $2, $3, $4::jsonb, $5, $6)",
+            principal.unit.unit_id, request.method, _storable(request.path),
+            orjson.dumps({_storable(k): _storable(v) for k, v in request.query.items()}).decode(),
+            request.get("rows"), status)
+    except Exception as exc:  # noqa: BLE001 - the caller decides what to answer
+        _log.error("access_log_failed", error=type(exc).__name__, unit=principal.unit.unit_id)
+        return False
+    return True

@@ -1,0 +1,331 @@
+"""The OpenAPI 3.1 document served at ``GET /v1/openapi.json`` (protocol.md "HTTP API").
+
+It is the reference partners generate clients from, so it declares every answer the relay
+can give: each status with the error codes it carries, the headers (``WWW-Authenticate``
+on 401, ``Retry-After`` on 429 and 503), the alert as a full JSON Schema
+(:mod:`relay.alert_schema`), and links from a publish or a page to the alert's file.
+tests/test_openapi_conformance.py runs schemathesis against a live relay with it: every
+answer must match what is declared here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from relay import __version__
+from relay.contract.history_query import DEFAULT_LIMIT, MAX_LIMIT
+from relay.contract.model import COMMODITIES, KINDS, RECEIPT_STATUSES
+from relay.contract.schema import ALERT_EXAMPLES, ALERT_SCHEMAS, ref
+from relay.contract.validation import MAX_ALERT_BYTES
+from relay.http.middleware import STATUS_BY_CODE
+
+__all__ = ["openapi_document"]
+
+
+def _json(schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}},
+            **extra}
+
+
+def _error(status: int, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An error answer: the error object with the codes of ``status``."""
+    codes = sorted(code for code, code_status in STATUS_BY_CODE.items() if code_status == status)
+    schema = {"allOf": [ref("Error"), {"properties": {"code": {"enum": codes}}}]}
+    return _json(schema, description, **({"headers": headers} if headers else {}))
+
+
+def _header(ref_name: str) -> dict[str, Any]:
+    return {ref_name: {"$ref": f"#/components/headers/{ref_name}"}}
+
+
+def _responses(max_body_bytes: int) -> dict[str, Any]:
+    return {
+        "BadRequest": _error(400, "Invalid input: every problem, each with its field. Also for a "
+                                  "query parameter given twice or holding a NUL character."),
+        "Unauthorized": _error(401, "No token, or an unknown or revoked one",
+                               _header("WWW-Authenticate")),
+        "Forbidden": _error(403, "The unit lacks the role"),
+        "NotFound": _error(404, "No such alert visible to the unit (for a publish: the "
+                                "referenced alert)"),
+        "Conflict": _error(409, "The Idempotency-Key was used before for a different alert"),
+        "TooLarge": _error(413, f"The body is over {max_body_bytes} bytes"),
+        "RateLimited": _error(429, "The unit publishes too fast: retry after Retry-After seconds",
+                              _header("Retry-After")),
+        "Unavailable": _error(503, "The store is unavailable: retry after Retry-After seconds; "
+                                   "nothing was stored", _header("Retry-After")),
+    }
+
+
+def _answers(*statuses: str) -> dict[str, Any]:
+    """The error answers every authenticated request can get, and ``statuses``."""
+    names = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
+             "409": "Conflict", "413": "TooLarge", "429": "RateLimited", "503": "Unavailable"}
+    wanted = sorted({"400", "401", "403", "503", *statuses})
+    return {status: {"$ref": f"#/components/responses/{names[status]}"} for status in wanted}
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema}
+
+
+_FILTERS = [
+    _query("kind", "Alert kind", {"type": "string", "enum": list(KINDS)}),
+    _query("origin_unit", "Publishing unit, e.g. ML-BKO-JAITF",
+           {"type": "string", "minLength": 3, "maxLength": 40}),
+    _query("airport", "IATA code of the flight's origin, destination or route, or the "
+                      "seizure's location", ref("AirportCode")),
+    _query("country", "Country of one of those airports", ref("CountryCode")),
+    _query("flight", "Flight designator, e.g. AT571",
+           {"type": "string", "minLength": 3, "maxLength": 8}),
+    _query("commodity", "Seized commodity", {"type": "string", "enum": list(COMMODITIES)}),
+    _query("from", "received_at at or after", ref("Timestamp")),
+    _query("to", "received_at before", ref("Timestamp")),
+    _query("q", "Text in the summary, case-insensitive",
+           {"type": "string", "minLength": 1, "maxLength": 200}),
+]
+_PAGING = [
+    _query("limit", "Page size", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                                  "default": DEFAULT_LIMIT}),
+    _query("cursor", "The next_cursor of the previous page",
+           {"type": "string", "minLength": 1, "maxLength": 200}),
+]
+
+_NEXT_CURSOR = {"type": ["string", "null"],
+                "description": "Pass it as cursor for the next page; null on the last page"}
+
+_SCHEMAS: dict[str, Any] = {
+    **ALERT_SCHEMAS,
+    "Error": {
+        "type": "object", "required": ["type", "code", "message", "details"],
+        "description": "The error object of the stream, without id",
+        "properties": {
+            "type": {"type": "string", "const": "error"},
+            "code": {"type": "string", "enum": sorted(STATUS_BY_CODE)},
+            "message": {"type": "string", "description": "A human sentence"},
+            "details": {"type": "array", "items": {
+                "type": "object", "required": ["field", "problem"],
+                "properties": {"field": {"type": "string", "description": "Dotted path"},
+                               "problem": {"type": "string"}}}},
+        },
+    },
+    "PublishResult": {
+        "type": "object", "required": ["alert_id", "seq", "duplicate"],
+        "properties": {"alert_id": ref("AlertId"), "seq": {"type": "integer", "minimum": 1},
+                       "duplicate": {"type": "boolean"}},
+    },
+    "AlertItem": {
+        "type": "object", "required": ["seq", "alert"],
+        "properties": {"seq": {"type": "integer", "minimum": 1}, "alert": ref("Alert")},
+    },
+    "AlertPage": {
+        "type": "object", "required": ["alerts", "next_cursor"],
+        "properties": {"alerts": {"type": "array", "maxItems": MAX_LIMIT,
+                                  "items": ref("AlertItem"),
+                                  "description": "Newest first"},
+                       "next_cursor": _NEXT_CURSOR},
+    },
+    "Receipt": {
+        "type": "object", "required": ["alert_id", "unit", "status", "at"],
+        "properties": {"alert_id": ref("AlertId"), "unit": ref("UnitId"),
+                       "status": {"type": "string", "enum": list(RECEIPT_STATUSES)},
+                       "note": {"type": "string"}, "at": ref("Timestamp")},
+    },
+    "Delivery": {
+        "type": "object",
+        "required": ["unit", "delivered_at", "acknowledged_at", "receipt_status"],
+        "properties": {
+            "unit": ref("UnitId"), "delivered_at": ref("Timestamp"),
+            "acknowledged_at": {"oneOf": [ref("Timestamp"), {"type": "null"}],
+                                "description": "When the unit's first receipt arrived"},
+            "receipt_status": {"type": ["string", "null"],
+                               "enum": [*RECEIPT_STATUSES, None],
+                               "description": "The status of the unit's first receipt"},
+        },
+    },
+    "AlertFile": {
+        "type": "object",
+        "required": ["seq", "alert", "updates", "cancellation", "receipts", "deliveries"],
+        "properties": {
+            "seq": {"type": "integer", "minimum": 1}, "alert": ref("Alert"),
+            "updates": {"type": "array", "items": ref("AlertItem")},
+            "cancellation": {"oneOf": [ref("AlertItem"), {"type": "null"}]},
+            "receipts": {"type": "array", "items": {
+                "type": "object", "required": ["seq", "receipt"],
+                "properties": {"seq": {"type": "integer", "minimum": 1},
+                               "receipt": ref("Receipt")}}},
+            "deliveries": {"type": "array", "items": ref("Delivery"),
+                           "description": "A unit other than the origin sees its own line only"},
+        },
+    },
+    "VerifyReport": {"oneOf": [
+        {"type": "object", "required": ["intact", "events", "head", "head_hash"],
+         "properties": {"intact": {"const": True}, "events": {"type": "integer", "minimum": 0},
+                        "head": {"type": "integer", "minimum": 0},
+                        "head_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}},
+        {"type": "object", "required": ["intact", "events", "first_broken_seq", "reason"],
+         "properties": {"intact": {"const": False}, "events": {"type": "integer", "minimum": 0},
+                        "first_broken_seq": {"type": "integer", "minimum": 1},
+                        "reason": {"type": "string"}}},
+    ]},
+    "AccessLogEntry": {
+        "type": "object",
+        "required": ["id", "at", "unit", "method", "path", "query", "rows", "status"],
+        "properties": {"id": {"type": "integer"}, "at": ref("Timestamp"),
+                       "unit": ref("UnitId"), "method": {"type": "string"},
+                       "path": {"type": "string"},
+                       "query": {"type": "object", "additionalProperties": {"type": "string"}},
+                       "rows": {"type": ["integer", "null"]},
+                       "status": {"type": "integer", "minimum": 100, "maximum": 599}},
+    },
+    "AccessLogPage": {
+        "type": "object", "required": ["entries", "next_cursor"],
+        "properties": {"entries": {"type": "array", "items": ref("AccessLogEntry")},
+                       "next_cursor": _NEXT_CURSOR},
+    },
+}
+
+_HEADERS = {
+    "Retry-After": {"required": True, "description": "Seconds to wait before retrying",
+                    "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+    "WWW-Authenticate": {"required": True, "schema": {"type": "string"}},
+}
+
+_TO_ALERT_FILE = {"operationId": "getAlert",
+                  "description": "The alert's file: updates, cancellation, receipts, deliveries"}
+
+
+def _alert_paths() -> dict[str, Any]:
+    published = {"GetAlert": {**_TO_ALERT_FILE, "parameters": {"alert_id": "$response.body#/alert_id"}}}
+    return {
+        "/v1/alerts": {
+            "post": {
+                "operationId": "publishAlert", "tags": ["alerts"],
+                "summary": "Publish an alert (role publish)",
+                "description": "The same validation, rate limit and idempotency as a publish "
+                               f"on the stream. The alert is at most {MAX_ALERT_BYTES} bytes "
+                               "encoded in MessagePack. The rules of alerts.md the schema "
+                               "cannot express (known units, regions and airports, a "
+                               "referenced alert of the same unit and kind...) are answered 400, "
+                               "403 or 404 with every problem found.",
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": True,
+                                "description": "Chosen by the client; the same key publishes "
+                                               "once (shared with stream publishes)",
+                                "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": ref("NewAlert"),
+                    "examples": {kind: {"summary": f"A {kind} alert", "value": alert}
+                                 for kind, alert in ALERT_EXAMPLES.items()}}}},
+                "responses": {
+                    "201": _json(ref("PublishResult"), "Stored; duplicate is false",
+                                 links=published),
+                    "200": _json(ref("PublishResult"), "This key published this alert before; "
+                                                       "duplicate is true", links=published),
+                    **_answers("404", "409", "413", "429"),
+                },
+            },
+            "get": {
+                "operationId": "listAlerts", "tags": ["alerts"],
+                "summary": "History, newest first, as far as the unit may see (role audit: all)",
+                "parameters": _FILTERS + _PAGING,
+                "responses": {"200": _json(ref("AlertPage"), "One page", links={
+                    "GetFirstAlert": {**_TO_ALERT_FILE, "parameters": {
+                        "alert_id": "$response.body#/alerts/0/alert/alert_id"}},
+                    "NextPage": {"operationId": "listAlerts",
+                                 "parameters": {"cursor": "$response.body#/next_cursor"}},
+                }), **_answers()},
+            },
+        },
+        "/v1/alerts/{alert_id}": {
+            "get": {
+                "operationId": "getAlert", "tags": ["alerts"],
+                "summary": "One alert with its updates, cancellation, receipts and deliveries",
+                "parameters": [{"name": "alert_id", "in": "path", "required": True,
+                                "schema": ref("AlertId")}],
+                "responses": {"200": _json(ref("AlertFile"), "The alert's file"),
+                              **_answers("404")},
+            },
+        },
+    }
+
+
+def _audit_paths() -> dict[str, Any]:
+    return {
+        "/v1/audit/export": {
+            "get": {
+                "operationId": "exportAlerts", "tags": ["audit"],
+                "summary": "Every matching alert, oldest first, streamed (role audit)",
+                "description": 'NDJSON lines {"seq", "hash", "alert"}, or CSV with a header row',
+                "parameters": [_query("format", "Output format",
+                                      {"type": "string", "enum": ["ndjson", "csv"],
+                                       "default": "ndjson"}),
+                               *_FILTERS],
+                "responses": {"200": {"description": "The rows", "content": {
+                    "application/x-ndjson": {"schema": {"type": "string"}},
+                    "text/csv": {"schema": {"type": "string"}}}}, **_answers()},
+            },
+        },
+        "/v1/audit/verify": {
+            "get": {"operationId": "verifyChain", "tags": ["audit"],
+                    "summary": "Recompute the tamper-evident chain (role audit)",
+                    "responses": {"200": _json(ref("VerifyReport"), "The verdict"),
+                                  **_answers()}},
+        },
+        "/v1/audit/access-log": {
+            "get": {
+                "operationId": "listAccessLog", "tags": ["audit"],
+                "summary": "Requests of auditors and exports, newest first (role audit)",
+                "parameters": [_query("unit", "Only this unit's requests", {"type": "string"}),
+                               *_PAGING],
+                "responses": {"200": _json(ref("AccessLogPage"), "One page", links={
+                    "NextPage": {"operationId": "listAccessLog",
+                                 "parameters": {"cursor": "$response.body#/next_cursor"}}}),
+                              **_answers()},
+            },
+        },
+    }
+
+
+def _public_paths() -> dict[str, Any]:
+    """The endpoints of operators and load balancers: no token."""
+    def status(*properties: str) -> dict[str, Any]:
+        return {"type": "object", "required": list(properties),
+                "properties": {name: {"type": "string"} if name in ("status", "reason")
+                               else {"type": "integer", "minimum": 0} for name in properties}}
+
+    return {
+        "/healthz": {"get": {"operationId": "healthz", "tags": ["operations"], "security": [],
+                             "summary": "The process is up",
+                             "responses": {"200": _json(status("status"), "Up")}}},
+        "/readyz": {"get": {"operationId": "readyz", "tags": ["operations"], "security": [],
+                            "summary": "The database answers within 2 seconds",
+                            "responses": {
+                                "200": _json(status("status", "head", "hub_head"), "Ready"),
+                                "503": _json(status("status", "reason"), "Not ready")}}},
+        "/metrics": {"get": {"operationId": "metrics", "tags": ["operations"], "security": [],
+                             "summary": "Prometheus metrics",
+                             "responses": {"200": {"description": "Prometheus text format",
+                                                   "content": {"text/plain": {
+                                                       "schema": {"type": "string"}}}}}}},
+    }
+
+
+def openapi_document(*, max_body_bytes: int) -> dict[str, Any]:
+    """The whole document: every endpoint, bearer authentication; request bodies are at
+    most ``max_body_bytes``."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Relay HTTP API", "version": __version__,
+                 "description": "Alerts and audit over HTTP, with the tokens of the stream "
+                                "(documented in docs/protocol.md). Query parameters are given "
+                                "at most once and never hold a NUL character; unknown ones "
+                                "are refused."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "tags": [{"name": "alerts"}, {"name": "audit", "description": "Role audit"},
+                 {"name": "operations", "description": "No token"}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                       "schemas": _SCHEMAS, "responses": _responses(max_body_bytes),
+                       "headers": _HEADERS},
+        "paths": {**_alert_paths(), **_audit_paths(), **_public_paths()},
+    }

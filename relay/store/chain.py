@@ -1,0 +1,134 @@
+"""The tamper-evident chain of the event log: its canonical encoding and its verification.
+
+Each event's ``hash`` is SHA-256 over the previous event's hash and the event's canonical
+encoding ``relay-chain-v1`` (sql/004_chain_and_roles.sql, docs/audit.md)::
+
+    prev_hash (32 zero bytes before seq 1) || b"relay-chain-v1\\x00"
+    || seq (8 bytes, big-endian) || kind (ASCII) || b"\\x00" || body_json
+
+:func:`verify_chain` walks the log in seq order and reports the first seq where the
+chain breaks: a missing event, a hash that does not match, or columns that disagree with
+the hashed body (visibility is decided from those columns, so they are checked too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+from asyncpg.pool import PoolConnectionProxy
+
+from relay.contract.facts import alert_facts
+from relay.store.eventlog import EVENT_COLUMNS, event_from_row
+
+__all__ = ["CHAIN_VERSION", "GENESIS", "ChainReport", "event_hash", "verify_chain"]
+
+Connection = asyncpg.Connection | PoolConnectionProxy
+GENESIS = bytes(32)
+CHAIN_VERSION = b"relay-chain-v1"
+_PAGE = 5000
+
+
+def event_hash(prev: bytes, seq: int, kind: str, body_json: bytes) -> bytes:
+    """The chain hash of one event (the same formula as ``relay_event_hash`` in SQL)."""
+    return hashlib.sha256(
+        prev + CHAIN_VERSION + b"\x00" + seq.to_bytes(8, "big") + kind.encode("ascii")
+        + b"\x00" + body_json
+    ).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    intact: bool
+    events: int
+    head: int
+    head_hash: str
+    first_broken_seq: int | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The body of ``GET /v1/audit/verify`` (protocol.md)."""
+        if self.intact:
+            return {"intact": True, "events": self.events, "head": self.head,
+                    "head_hash": self.head_hash}
+        return {"intact": False, "events": self.events, "first_broken_seq": self.first_broken_seq,
+                "reason": self.reason}
+
+
+async def verify_chain(conn: Connection, *, page_size: int = _PAGE) -> ChainReport:
+    """Recompute the whole chain; constant memory (``page_size`` events at a time).
+
+    The head and every page are read in one repeatable-read snapshot, so events that a
+    running relay commits meanwhile are neither counted nor taken for tampering.
+    """
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return await _verify_snapshot(conn, page_size)
+
+
+async def _verify_snapshot(conn: Connection, page_size: int) -> ChainReport:
+    head_row = await conn.fetchrow("SELECT seq, hash FROM relay_head")
+    assert head_row is not None  # sql/001 inserts the one row; nothing deletes it
+    head, head_hash = int(head_row["seq"]), bytes(head_row["hash"])
+    prev, expected, checked = GENESIS, 1, 0
+    while True:
+        rows = await conn.fetch(
+            f"SELECT {EVENT_COLUMNS}, hash, receipt_status,"
+            " (SELECT a.origin_unit FROM relay_events a WHERE a.kind = 'alert'"
+            "   AND a.alert_id = relay_events.alert_id) AS alert_origin"
+            " FROM relay_events WHERE seq >= $1 ORDER BY seq LIMIT $2", expected, page_size)
+        for row in rows:
+            problem = _check_row(row, expected, prev)
+            if problem is not None:
+                return ChainReport(False, checked, head, head_hash.hex(), problem[0], problem[1])
+            prev, expected, checked = bytes(row["hash"]), expected + 1, checked + 1
+        if len(rows) < page_size:
+            break
+    last = expected - 1
+    if last < head:
+        return ChainReport(False, checked, head, head_hash.hex(), last + 1,
+                           f"the head says seq {head}, but the log ends at seq {last}:"
+                           " events are missing at the end")
+    if last > head:
+        return ChainReport(False, checked, head, head_hash.hex(), head + 1,
+                           f"the log goes on to seq {last} past the head's seq {head}:"
+                           " events were added without the relay")
+    if head_hash != prev:
+        return ChainReport(False, checked, head, head_hash.hex(), head,
+                           "the newest event's hash differs from the one the head recorded:"
+                           " the log was rewritten")
+    return ChainReport(True, checked, head, head_hash.hex())
+
+
+def _check_row(row: asyncpg.Record, expected: int, prev: bytes) -> tuple[int, str] | None:
+    seq = row["seq"]
+    if seq != expected:
+        return expected, f"event {expected} is missing"
+    if event_hash(prev, seq, row["kind"], bytes(row["body_json"])) != bytes(row["hash"]):
+        return seq, "the hash does not match the event's content and the previous hash"
+    mismatch = _columns_mismatch(row)
+    if mismatch:
+        return seq, f"the stored {mismatch} disagrees with the hashed body"
+    return None
+
+
+def _columns_mismatch(row: asyncpg.Record) -> str | None:
+    """The first indexed column that differs from what the hashed body says."""
+    body = orjson.loads(row["body_json"])
+    event = event_from_row(row)
+    if str(body.get("alert_id")) != event.alert_id:
+        return "alert_id"
+    if event.facts is None:
+        if body.get("unit") != event.author_unit or body.get("status") != row["receipt_status"]:
+            return "receipt author or status"
+        if row["alert_origin"] != event.origin_unit:
+            return "origin_unit (not the origin of the receipt's alert)"
+        return None
+    if body.get("origin_unit") != event.origin_unit or event.author_unit != event.origin_unit:
+        return "origin_unit"
+    client_fields = {k: v for k, v in body.items() if k not in ("alert_id", "origin_unit", "received_at")}
+    if alert_facts(client_fields) != event.facts:
+        return "distribution, TLP or filter facts"
+    return None

@@ -1,0 +1,94 @@
+"""The WebSocket server at ``/v1/stream``: handshake checks, then one :class:`Session` each.
+
+A ``Authorization: Bearer`` header is checked during the opening handshake; a bad token
+gets HTTP 401 and no upgrade. Without the header the connection is upgraded and the
+session expects an ``auth`` frame. Frames larger than ``max_frame_bytes`` close the
+connection with 1009 (websockets' ``max_size``).
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Sequence
+from http import HTTPStatus
+
+import structlog
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
+
+from relay.contract.wire import SUBPROTOCOLS, Encoding, choose_encoding
+from relay.runtime import Runtime
+from relay.store.units import authenticate
+from relay.stream.session import Session
+
+__all__ = ["STREAM_PATH", "start_stream_server"]
+
+STREAM_PATH = "/v1/stream"
+_log = structlog.get_logger("relay.stream")
+
+
+def _select_subprotocol(conn: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+    for name in offered:
+        if name in SUBPROTOCOLS:
+            return name
+    return None  # the relay then speaks relay.v1.msgpack (protocol.md)
+
+
+def _plain(status: HTTPStatus, text: str, extra: dict[str, str] | None = None) -> Response:
+    headers = Headers({"Content-Type": "text/plain; charset=utf-8", **(extra or {})})
+    return Response(status.value, status.phrase, headers, f"{text}\n".encode())
+
+
+async def start_stream_server(runtime: Runtime) -> Server:
+    config = runtime.config.stream
+
+    async def process_request(conn: ServerConnection, request: Request) -> Response | None:
+        if request.path.split("?", 1)[0] != STREAM_PATH:
+            return _plain(HTTPStatus.NOT_FOUND, f"the stream is at {STREAM_PATH}")
+        if runtime.shutting_down:
+            return _plain(HTTPStatus.SERVICE_UNAVAILABLE, "the relay is shutting down")
+        header = request.headers.get("Authorization")
+        if header is None:
+            return None
+        scheme, _, token = header.partition(" ")
+        principal = None
+        if scheme.lower() == "bearer" and token.strip():
+            try:
+                principal = await authenticate(runtime.pool, token.strip())
+            except Exception as exc:  # noqa: BLE001 - the store is down
+                _log.warning("auth_lookup_failed", error=type(exc).__name__)
+                return _plain(HTTPStatus.SERVICE_UNAVAILABLE, "the store is unavailable; retry")
+        if principal is None:
+            _log.info("auth_refused", how="header")
+            return _plain(HTTPStatus.UNAUTHORIZED, "invalid, revoked or malformed bearer token",
+                          {"WWW-Authenticate": 'Bearer realm="relay"'})
+        conn.principal = principal  # type: ignore[attr-defined]
+        return None
+
+    async def handler(conn: ServerConnection) -> None:
+        encoding: Encoding = choose_encoding(conn.subprotocol)
+        principal = getattr(conn, "principal", None)
+        await Session(conn, runtime, encoding, principal).run()
+
+    ssl_context = None
+    if config.tls_cert:
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_context.load_cert_chain(config.tls_cert, config.tls_key)
+    return await serve(
+        handler,
+        config.host,
+        config.port,
+        subprotocols=[Subprotocol(name) for name in SUBPROTOCOLS],
+        select_subprotocol=_select_subprotocol,
+        process_request=process_request,
+        max_size=config.max_frame_bytes,
+        max_queue=16,
+        compression=None,
+        ssl=ssl_context,
+        ping_interval=20,
+        ping_timeout=20,
+        close_timeout=5,
+        server_header="relay",
+    )
