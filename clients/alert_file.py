@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Final
 
 from clients.i18n import Translator, register
-from relay.contract.model import Problem
+from relay.contract.problems import Problem
 
 __all__ = ["MAX_DEPTH", "AlertFileError", "LoadedAlert", "describe_problems", "load_alert_file"]
 

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from relay.contract.errors import InvalidAlert
 from relay.contract.ids import UNIT_ID_PATTERN
-from relay.contract.model import Problem
+from relay.contract.problems import Problem
 from relay.contract.validation import validate_alert
 
 __all__ = ["ANY_REGION", "WELL_FORMED_UNITS", "AnyRegion", "WellFormedUnits", "check_alert"]

@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from relay.contract.times import rfc3339
+
 __all__ = ["STATES", "Entry", "Outbox", "State"]
 
 State = Literal["queued", "sent", "acknowledged", "rejected"]
@@ -55,7 +57,7 @@ _COLUMNS = ("number, key, alert, state, created_at, updated_at, attempts, seq, a
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return rfc3339(datetime.now(UTC))
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,9 @@ from relay.contract.model import (
     STATUSES,
     SUBJECT_ROLES,
     TLP_LEVELS,
-    Problem,
 )
+from relay.contract.problems import Problem
+from relay.contract.times import rfc3339
 
 __all__ = ["CHOICES", "build_alert_interactively"]
 
@@ -450,8 +451,7 @@ class _Session:
         self.alert: dict[str, Any] = {}
 
     def timestamp_now(self) -> str:
-        moment = self.now().astimezone(UTC)
-        return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+        return rfc3339(self.now(), timespec="seconds")
 
     def problems(self, path: Path, value: object) -> list[Problem]:
         """The relay's problems with ``value`` at ``path``, given the answers so far."""

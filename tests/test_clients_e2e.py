@@ -105,7 +105,8 @@ async def test_a_final_error_raises_rejected_with_the_relays_details(relay, unit
         with pytest.raises(Rejected) as refused:
             await client.publish(passenger_alert(priority="soon"), key="lib-invalid")
     expected = ("invalid_alert", False,
-                [{"field": "priority", "problem": "must be one of routine, urgent, flash"}])
+                [{"field": "priority", "problem": "must be one of routine, urgent, flash",
+                  "code": "not_one_of", "params": {"allowed": ["routine", "urgent", "flash"]}}])
     assert expected == (refused.value.code, refused.value.retriable, refused.value.details)
 
 

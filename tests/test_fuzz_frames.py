@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from websockets.sync.client import connect
 
 from relay.contract.errors import ERROR_CODES
+from relay.contract.problems import PROBLEM_CODES
 from tests.alert_examples import passenger_alert, seizure_alert
 from tests.support import TIMEOUT, create_unit, stream_client, unique_unit
 
@@ -46,7 +47,8 @@ def reply_is_well_formed(reply: dict) -> None:
         assert reply["code"] in ERROR_CODES, reply
         assert isinstance(reply["message"], str) and reply["message"]
         assert "Traceback" not in reply["message"]
-        assert all(set(d) == {"field", "problem"} for d in reply["details"])
+        assert all(set(d) == {"field", "problem", "code", "params"} for d in reply["details"])
+        assert all(d["code"] in PROBLEM_CODES for d in reply["details"])
 
 
 @pytest.mark.parametrize("encoding", ["relay.v1.json", "relay.v1.msgpack"])

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from clients.local_check import check_alert
 from relay.contract.errors import InvalidAlert
 from relay.contract.ids import UNIT_ID_PATTERN
-from relay.contract.model import Problem
+from relay.contract.problems import Problem
 from relay.contract.validation import validate_alert
 from tests.alert_examples import passenger_alert, seizure_alert
 
@@ -89,7 +89,7 @@ def test_a_bad_alert_gets_the_relays_problems_all_at_once():
 @pytest.mark.parametrize("value", [None, [passenger_alert()], "alert", 42])
 def test_a_value_that_is_not_a_map_is_one_problem_not_an_exception(value):
     """check_alert never raises: the caller shows the problem."""
-    expected = (None, [Problem("alert", "must be a map")])
+    expected = (None, [Problem("alert", "not_a_map")])
     assert expected == check_alert(value)
 
 

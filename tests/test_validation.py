@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relay.contract.errors import InvalidAlert
-from relay.contract.model import COMMODITIES, CONCEALMENTS, DETECTIONS, Problem
-from relay.contract.validation import normalise_timestamp, validate_alert
+from relay.contract.model import COMMODITIES, CONCEALMENTS, DETECTIONS
+from relay.contract.times import normalise_timestamp
+from relay.contract.validation import validate_alert
 from tests.alert_examples import passenger_alert, seizure_alert
 
 KNOWN_UNITS = {"ML-BKO-JAITF", "FR-CDG-OFAST", "MA-CMN-BNPJ"}
@@ -475,16 +476,18 @@ def test_every_problem_is_reported_at_once_in_spec_order():
         validate(alert)
     assert "the alert has 8 problems" == refused.value.message
     assert [
-        Problem("unexpected", "unknown field"),
-        Problem("priority", "must be one of routine, urgent, flash"),
-        Problem("flight.origin", "unknown IATA airport code 'XQX'"),
-        Problem("flight.route[1]", IATA),
-        Problem("subjects[0].surname", "is required"),
-        Problem("subjects[0].document.issuing_country", f"'mli' {COUNTRY}"),
-        Problem("seizures[1].quantity", "must be a number"),
-        Problem("seizures[1].unit", "a currency (EUR) is a unit only for cash; "
-                                    "use one of kg, g, l, pcs"),
-    ] == list(refused.value.details)
+        ("unexpected", "unknown field"),
+        ("priority", "must be one of routine, urgent, flash"),
+        ("flight.origin", "unknown IATA airport code 'XQX'"),
+        ("flight.route[1]", IATA),
+        ("subjects[0].surname", "is required"),
+        ("subjects[0].document.issuing_country", f"'mli' {COUNTRY}"),
+        ("seizures[1].quantity", "must be a number"),
+        ("seizures[1].unit", "a currency (EUR) is a unit only for cash; use one of kg, g, l, pcs"),
+    ] == [(p.field, p.problem) for p in refused.value.details]
+    assert ["unknown_field", "not_one_of", "unknown_airport", "bad_iata", "required",
+            "bad_country", "not_a_number", "currency_only_for_cash"] == [
+        p.code for p in refused.value.details]
 
 
 def test_one_problem_is_counted_in_the_singular():

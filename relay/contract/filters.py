@@ -19,8 +19,8 @@ from relay.contract.model import (
     PRIORITY_RANK,
     STATUSES,
     AlertFacts,
-    Problem,
 )
+from relay.contract.problems import Problem
 
 __all__ = ["MATCH_ALL", "Filter", "parse_filter"]
 
@@ -54,21 +54,25 @@ class Filter:
 MATCH_ALL = Filter()
 
 
-def _enum_list(allowed: tuple[str, ...]) -> Callable[[str], str | None]:
-    def check(item: str) -> str | None:
-        return None if item in allowed else f"must be one of {', '.join(allowed)}"
+def _enum_list(allowed: tuple[str, ...]) -> Callable[[str, str], Problem | None]:
+    def check(path: str, item: str) -> Problem | None:
+        if item in allowed:
+            return None
+        return Problem(path, "not_one_of", {"allowed": list(allowed), "value": item[:200]})
     return check
 
 
-def _airport(item: str) -> str | None:
-    return None if reference.is_airport(item) else f"unknown IATA airport code {item!r}"
+def _airport(path: str, item: str) -> Problem | None:
+    return None if reference.is_airport(item) else Problem(path, "unknown_airport",
+                                                           {"value": item[:200]})
 
 
-def _country(item: str) -> str | None:
-    return None if reference.is_country(item) else f"{item!r} is not an ISO 3166-1 alpha-2 code"
+def _country(path: str, item: str) -> Problem | None:
+    return None if reference.is_country(item) else Problem(path, "bad_country",
+                                                           {"value": item[:200]})
 
 
-_LIST_KEYS: dict[str, Callable[[str], str | None]] = {
+_LIST_KEYS: dict[str, Callable[[str, str], Problem | None]] = {
     "kinds": _enum_list(KINDS),
     "airports": _airport,
     "countries": _country,
@@ -78,39 +82,44 @@ _LIST_KEYS: dict[str, Callable[[str], str | None]] = {
 
 
 def parse_filter(raw: object) -> Filter:
-    """Parse the ``filter`` of a subscribe frame; every problem is reported at once."""
+    """Parse the ``filter`` of a subscribe frame; every problem is reported at once.
+
+    A value that could never match (an unknown kind, country, airport, commodity or
+    status) is refused, naming it, so that a typo cannot silently mute a feed.
+    """
     if raw is None:
         return MATCH_ALL
     if not isinstance(raw, dict):
-        raise InvalidFilter("the filter must be a map", [Problem("filter", "must be a map")])
+        raise InvalidFilter("the filter must be a map", [Problem("filter", "not_a_map")])
     problems: list[Problem] = []
     values: dict[str, Any] = {}
     for key, value in raw.items():
         path = f"filter.{key}"
         if key == "min_priority":
-            if value in PRIORITIES:
+            if isinstance(value, str) and value in PRIORITIES:
                 values[key] = PRIORITY_RANK[value]
             else:
-                problems.append(Problem(path, f"must be one of {', '.join(PRIORITIES)}"))
+                problems.append(Problem(path, "not_one_of", {"allowed": list(PRIORITIES)}))
         elif key in _LIST_KEYS:
             values[key] = _parse_list(path, value, _LIST_KEYS[key], problems)
         else:
-            problems.append(Problem(path, "unknown filter key"))
+            problems.append(Problem(path, "unknown_filter_key"))
     if problems:
         raise InvalidFilter(f"the filter has {_count(problems)}", problems)
     return Filter(**values)
 
 
 def _parse_list(
-    path: str, value: object, check: Callable[[str], str | None], problems: list[Problem]
+    path: str, value: object, check: Callable[[str, str], Problem | None], problems: list[Problem]
 ) -> frozenset[str]:
     if not isinstance(value, list):
-        problems.append(Problem(path, "must be a list"))
+        problems.append(Problem(path, "not_a_list"))
         return frozenset()
     for index, item in enumerate(value):
-        problem = check(item) if isinstance(item, str) else "must be a string"
+        inner = f"{path}[{index}]"
+        problem = check(inner, item) if isinstance(item, str) else Problem(inner, "not_a_string")
         if problem:
-            problems.append(Problem(f"{path}[{index}]", problem))
+            problems.append(problem)
     return frozenset(item for item in value if isinstance(item, str))
 
 

@@ -7,17 +7,19 @@ reply can echo it even when the rest of the frame is wrong.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from relay.contract.errors import BadFrame, UnknownType
 from relay.contract.filters import Filter, parse_filter
-from relay.contract.model import RECEIPT_STATUSES, Problem
+from relay.contract.ids import is_alert_id
+from relay.contract.model import RECEIPT_STATUSES
+from relay.contract.problems import Problem
 
 __all__ = [
     "CLIENT_FRAME_TYPES",
+    "MAX_ID_LENGTH",
     "MAX_NOTE_LENGTH",
     "AuthFrame",
     "ClientFrame",
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 MAX_NOTE_LENGTH = 2000
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+MAX_ID_LENGTH = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ CLIENT_FRAME_TYPES = ("publish", "subscribe", "receipt")
 def frame_id(frame: dict[str, Any]) -> str | None:
     """The frame's ``id`` when it is a valid one (a string of 1-64 characters)."""
     value = frame.get("id")
-    if isinstance(value, str) and 1 <= len(value) <= 64 and "\x00" not in value:
+    if isinstance(value, str) and 1 <= len(value) <= MAX_ID_LENGTH and "\x00" not in value:
         return value
     return None
 
@@ -77,7 +79,7 @@ def parse_auth_frame(frame: dict[str, Any]) -> AuthFrame:
         raise BadFrame("the first frame must be an auth frame")
     token = frame.get("token")
     if not isinstance(token, str) or not token:
-        raise BadFrame("the auth frame needs a token", [Problem("token", "is required")])
+        raise BadFrame("the auth frame needs a token", [Problem("token", "required")])
     return AuthFrame(token)
 
 
@@ -85,9 +87,9 @@ def parse_client_frame(frame: dict[str, Any]) -> ClientFrame:
     """Check the envelope and the fields of one frame after authentication."""
     kind = frame.get("type")
     if kind is None:
-        raise BadFrame("the frame has no type", [Problem("type", "is required")])
+        raise BadFrame("the frame has no type", [Problem("type", "required")])
     if not isinstance(kind, str):
-        raise BadFrame("the frame type must be a string", [Problem("type", "must be a string")])
+        raise BadFrame("the frame type must be a string", [Problem("type", "not_a_string")])
     if kind not in CLIENT_FRAME_TYPES:
         raise UnknownType(
             f"unknown frame type {kind[:64]!r}; expected one of {', '.join(CLIENT_FRAME_TYPES)}"
@@ -103,24 +105,24 @@ def parse_client_frame(frame: dict[str, Any]) -> ClientFrame:
 def _check_id(frame: dict[str, Any], problems: list[Problem]) -> str:
     value = frame.get("id")
     if value is None:
-        problems.append(Problem("id", "is required"))
-    elif not isinstance(value, str) or not 1 <= len(value) <= 64:
-        problems.append(Problem("id", "must be a string of 1 to 64 characters"))
+        problems.append(Problem("id", "required"))
+    elif not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_LENGTH:
+        problems.append(Problem("id", "string_length", {"low": 1, "high": MAX_ID_LENGTH}))
     elif "\x00" in value:  # it is stored as the idempotency key; PostgreSQL text has no NUL
-        problems.append(Problem("id", "must not contain the NUL character (U+0000)"))
+        problems.append(Problem("id", "nul_character"))
     return value if isinstance(value, str) else ""
 
 
 def _unknown_keys(frame: dict[str, Any], allowed: set[str], problems: list[Problem]) -> None:
     for key in frame:
         if key not in allowed:
-            problems.append(Problem(key if isinstance(key, str) and key else repr(key), "unknown field"))
+            problems.append(Problem(key if isinstance(key, str) and key else repr(key), "unknown_field"))
 
 
 def _parse_publish(frame: dict[str, Any], ident: str, problems: list[Problem]) -> PublishFrame:
     _unknown_keys(frame, {"type", "id", "alert"}, problems)
     if "alert" not in frame:
-        problems.append(Problem("alert", "is required"))
+        problems.append(Problem("alert", "required"))
     return PublishFrame(ident, frame.get("alert"))
 
 
@@ -128,7 +130,7 @@ def _parse_subscribe(frame: dict[str, Any], ident: str, problems: list[Problem])
     _unknown_keys(frame, {"type", "id", "filter", "since"}, problems)
     since = frame.get("since")
     if since is not None and (type(since) is not int or since < 0):
-        problems.append(Problem("since", "must be an integer >= 0"))
+        problems.append(Problem("since", "min_integer", {"low": 0}))
         since = None
     if problems:
         return SubscribeFrame(ident, Filter(), None)
@@ -138,16 +140,16 @@ def _parse_subscribe(frame: dict[str, Any], ident: str, problems: list[Problem])
 def _parse_receipt(frame: dict[str, Any], ident: str, problems: list[Problem]) -> ReceiptFrame:
     _unknown_keys(frame, {"type", "id", "alert_id", "status", "note"}, problems)
     alert_id = frame.get("alert_id")
-    if not isinstance(alert_id, str) or not _UUID.match(alert_id):
-        problems.append(Problem("alert_id", "must be an alert id (a lower-case UUID)"))
+    if not is_alert_id(alert_id):
+        problems.append(Problem("alert_id", "bad_alert_id"))
     status = frame.get("status")
     if status not in RECEIPT_STATUSES:
-        problems.append(Problem("status", f"must be one of {', '.join(RECEIPT_STATUSES)}"))
+        problems.append(Problem("status", "not_one_of", {"allowed": list(RECEIPT_STATUSES)}))
     note = frame.get("note")
     if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE_LENGTH):
-        problems.append(Problem("note", f"must be a string of at most {MAX_NOTE_LENGTH} characters"))
+        problems.append(Problem("note", "string_length", {"high": MAX_NOTE_LENGTH}))
     elif isinstance(note, str) and "\x00" in note:
-        problems.append(Problem("note", "must not contain the NUL character (U+0000)"))
+        problems.append(Problem("note", "nul_character"))
     return ReceiptFrame(
         ident,
         alert_id if isinstance(alert_id, str) else "",

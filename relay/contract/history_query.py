@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import orjson
 
 from relay.contract import reference
 from relay.contract.errors import InvalidQuery
-from relay.contract.model import COMMODITIES, KINDS, Problem
-from relay.contract.validation import normalise_timestamp
+from relay.contract.ids import is_unit_id
+from relay.contract.model import COMMODITIES, KINDS
+from relay.contract.problems import Problem
+from relay.contract.specs import FLIGHT_NUMBER_PATTERN
+from relay.contract.times import moment
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -30,10 +33,13 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "parse_history_query",
+    "parse_page",
 ]
 
 MAX_LIMIT = 500
+MAX_TEXT_QUERY = 200
 DEFAULT_LIMIT = 50
+_FLIGHT_NUMBER = re.compile(FLIGHT_NUMBER_PATTERN)
 FILTER_PARAMS = ("kind", "origin_unit", "airport", "country", "flight", "commodity", "from",
                  "to", "q")
 
@@ -62,22 +68,23 @@ def decode_cursor(text: str) -> int:
     return int(data["before"])
 
 
-def _moment(value: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(normalise_timestamp(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-_CHECKS: dict[str, tuple[Any, str]] = {
-    "kind": (lambda v: v in KINDS, f"must be one of {', '.join(KINDS)}"),
-    "origin_unit": (lambda v: 3 <= len(v) <= 40, "must be a unit id"),
-    "airport": (reference.is_airport, "must be a known IATA airport code"),
-    "country": (reference.is_country, "must be an ISO 3166-1 alpha-2 code"),
-    "flight": (lambda v: 3 <= len(v) <= 8, "must be a flight designator such as AT571"),
-    "commodity": (lambda v: v in COMMODITIES, "must be a commodity of the alert model"),
-    "q": (lambda v: 1 <= len(v) <= 200, "must be 1 to 200 characters"),
-}
+def _check_value(key: str, value: str) -> Problem | None:
+    """The problem of one filter parameter's value, if any."""
+    if key == "kind" and value not in KINDS:
+        return Problem(key, "not_one_of", {"allowed": list(KINDS)})
+    if key == "origin_unit" and not is_unit_id(value):
+        return Problem(key, "bad_unit_id")
+    if key == "airport" and not reference.is_airport(value):
+        return Problem(key, "unknown_airport", {"value": value[:200]})
+    if key == "country" and not reference.is_country(value):
+        return Problem(key, "bad_country", {"value": value[:200]})
+    if key == "flight" and not _FLIGHT_NUMBER.fullmatch(value):
+        return Problem(key, "bad_flight_number")
+    if key == "commodity" and value not in COMMODITIES:
+        return Problem(key, "not_one_of", {"allowed": list(COMMODITIES)})
+    if key == "q" and not 1 <= len(value) <= MAX_TEXT_QUERY:
+        return Problem(key, "length", {"low": 1, "high": MAX_TEXT_QUERY})
+    return None
 
 
 def parse_history_query(params: Mapping[str, str], *, paged: bool = True,
@@ -88,37 +95,39 @@ def parse_history_query(params: Mapping[str, str], *, paged: bool = True,
     allowed = set(FILTER_PARAMS) | set(extra) | ({"limit", "cursor"} if paged else set())
     for key in params:
         if key not in allowed:
-            problems.append(Problem(key, "unknown query parameter"))
-    for key, (check, message) in _CHECKS.items():
+            problems.append(Problem(key, "unknown_parameter"))
+    for key in ("kind", "origin_unit", "airport", "country", "flight", "commodity", "q"):
         if key in params:
-            if check(params[key]):
+            problem = _check_value(key, params[key])
+            if problem is None:
                 filters[key] = params[key]
             else:
-                problems.append(Problem(key, message))
+                problems.append(problem)
     for key in ("from", "to"):
         if key in params:
-            moment = _moment(params[key])
-            if moment is None:
-                problems.append(Problem(key, "must be an RFC 3339 timestamp with a time zone"))
-            else:
-                filters[key] = moment
-    limit, before = _page(params, problems) if paged else (DEFAULT_LIMIT, None)
+            try:
+                filters[key] = moment(params[key])
+            except ValueError:
+                problems.append(Problem(key, "bad_timestamp"))
+    limit, before = parse_page(params, problems) if paged else (DEFAULT_LIMIT, None)
     if problems:
         raise InvalidQuery(f"the query has {len(problems)} problem(s)", problems)
     return HistoryQuery(filters, limit, before)
 
 
-def _page(params: Mapping[str, str], problems: list[Problem]) -> tuple[int, int | None]:
+def parse_page(params: Mapping[str, str], problems: list[Problem]) -> tuple[int, int | None]:
+    """``limit`` (1 to MAX_LIMIT, default DEFAULT_LIMIT) and the position of ``cursor``;
+    a problem is added for each that is wrong."""
     limit, before = DEFAULT_LIMIT, None
     if "limit" in params:
         text = params["limit"]
         if text.isdigit() and 1 <= int(text) <= MAX_LIMIT:
             limit = int(text)
         else:
-            problems.append(Problem("limit", f"must be an integer from 1 to {MAX_LIMIT}"))
+            problems.append(Problem("limit", "integer_range", {"low": 1, "high": MAX_LIMIT}))
     if "cursor" in params:
         try:
             before = decode_cursor(params["cursor"])
         except ValueError:
-            problems.append(Problem("cursor", "is not a cursor this relay gave out"))
+            problems.append(Problem("cursor", "bad_cursor"))
     return limit, before

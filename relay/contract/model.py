@@ -21,14 +21,12 @@ __all__ = [
     "PRIORITY_RANK",
     "RECEIPT_STATUSES",
     "REQUESTED_ACTIONS",
-    "ROLES",
     "STATUSES",
     "SUBJECT_ROLES",
     "TLP_LEVELS",
     "AlertFacts",
     "AlertId",
     "Distribution",
-    "Problem",
     "Seq",
     "UnitId",
 ]
@@ -37,7 +35,6 @@ UnitId = NewType("UnitId", str)
 Seq = NewType("Seq", int)
 AlertId = NewType("AlertId", str)
 
-ROLES = frozenset({"publish", "subscribe", "audit", "admin"})
 KINDS = ("passenger", "seizure")
 MSG_TYPES = ("alert", "update", "cancel")
 STATUSES = ("actual", "exercise", "test")
@@ -64,17 +61,6 @@ DETECTIONS = (
     "random", "other",
 )
 MASS_VOLUME_COUNT_UNITS = ("kg", "g", "l", "pcs")
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with a frame or an alert: a dotted path and a plain sentence."""
-
-    field: str
-    problem: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "problem": self.problem}
 
 
 @dataclass(frozen=True, slots=True)

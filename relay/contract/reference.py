@@ -19,13 +19,23 @@ import airportsdata
 import langcodes
 import pycountry
 
-__all__ = ["airport_country", "is_airport", "is_country", "is_currency", "is_language_tag"]
+__all__ = [
+    "LANGUAGE_TAG_SYNTAX",
+    "MAX_LANGUAGE_TAG",
+    "airport_country",
+    "country_codes",
+    "currency_codes",
+    "is_airport",
+    "is_country",
+    "is_currency",
+    "is_language_tag",
+]
 
 # RFC 5646 section 4.4.1 advises at least 35 characters; longer tags are not worth parsing.
-_MAX_LANGUAGE_TAG = 35
+MAX_LANGUAGE_TAG = 35
 # RFC 5646 section 2.1 syntax: subtags of ASCII letters and digits joined by hyphens.
 # langcodes alone also accepts "fr_FR", which is not BCP 47.
-_TAG_SYNTAX = re.compile(r"[A-Za-z0-9]{1,8}(?:-[A-Za-z0-9]{1,8})*")
+LANGUAGE_TAG_SYNTAX = re.compile(r"[A-Za-z0-9]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 
 
 @functools.cache
@@ -42,6 +52,16 @@ def _countries() -> frozenset[str]:
 @functools.cache
 def _currencies() -> frozenset[str]:
     return frozenset(currency.alpha_3 for currency in pycountry.currencies)
+
+
+def country_codes() -> tuple[str, ...]:
+    """Every code :func:`is_country` accepts, sorted."""
+    return tuple(sorted(_countries()))
+
+
+def currency_codes() -> tuple[str, ...]:
+    """Every code :func:`is_currency` accepts, sorted."""
+    return tuple(sorted(_currencies()))
 
 
 def airport_country(iata: str) -> str | None:
@@ -73,8 +93,8 @@ def is_currency(code: str) -> bool:
 def is_language_tag(tag: str) -> bool:
     """True for a well-formed and valid BCP 47 tag (``fr``, ``pt-BR``): RFC 5646 syntax,
     and subtags that langcodes finds in the IANA registry. Case does not matter."""
-    return (isinstance(tag, str) and len(tag) <= _MAX_LANGUAGE_TAG
-            and _TAG_SYNTAX.fullmatch(tag) is not None and _valid_tag(tag))
+    return (isinstance(tag, str) and len(tag) <= MAX_LANGUAGE_TAG
+            and LANGUAGE_TAG_SYNTAX.fullmatch(tag) is not None and _valid_tag(tag))
 
 
 # Bounded, unlike the tables above: the tags come from clients, and a parse costs ~8 µs.

@@ -17,7 +17,9 @@ import uuid_utils
 from relay.contract.errors import Forbidden, InvalidAlert, NotFound, RateLimited
 from relay.contract.facts import alert_facts
 from relay.contract.frames import ReceiptFrame
-from relay.contract.model import Problem
+from relay.contract.problems import Problem
+from relay.contract.roles import Action, require
+from relay.contract.times import rfc3339
 from relay.contract.validation import validate_alert
 from relay.contract.visibility import is_addressed_to
 from relay.contract.wire import encode_body
@@ -28,12 +30,7 @@ from relay.store.pool import translate_errors
 from relay.store.units import Principal, known_unit_ids
 from relay.store.writer import EventWriter, PendingEvent, WriteResult
 
-__all__ = ["KnownUnits", "Publisher", "rfc3339"]
-
-
-def rfc3339(moment: datetime) -> str:
-    """UTC, millisecond precision, ``Z`` suffix."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+__all__ = ["KnownUnits", "Publisher"]
 
 
 class KnownUnits:
@@ -69,8 +66,7 @@ class Publisher:
     async def publish(self, principal: Principal, key: str, raw_alert: object) -> WriteResult:
         """Validate, check references, commit; the result is what the ack carries."""
         unit = principal.unit
-        if "publish" not in unit.roles:
-            raise Forbidden(f"unit {unit.unit_id} lacks the publish role")
+        require(unit.unit_id, unit.roles, Action.PUBLISH)
         if not self._limiter.allow(unit.unit_id):
             raise RateLimited(f"unit {unit.unit_id} is publishing too fast; retry shortly")
         alert = await self._validate(raw_alert)
@@ -92,14 +88,13 @@ class Publisher:
     async def receipt(self, principal: Principal, frame: ReceiptFrame) -> WriteResult:
         """A receipt from a unit the alert was distributed to."""
         unit = principal.unit
-        if not unit.roles & {"subscribe", "publish"}:
-            raise Forbidden(f"unit {unit.unit_id} may not send receipts")
+        require(unit.unit_id, unit.roles, Action.SEND_RECEIPT)
         if not self._limiter.allow(unit.unit_id):
             raise RateLimited(f"unit {unit.unit_id} is sending too fast; retry shortly")
         async with translate_errors("reading the alert"):
             stored = await find_alert(self._pool, frame.alert_id)
         if stored is None:
-            raise NotFound(f"no alert {frame.alert_id}", [Problem("alert_id", "no such alert")])
+            raise NotFound(f"no alert {frame.alert_id}", [Problem("alert_id", "no_such_alert")])
         if not is_addressed_to(principal.viewer, stored.facts.tlp, stored.facts.distribution,
                                self._regions):
             raise Forbidden(f"alert {frame.alert_id} was not distributed to {unit.unit_id}")
@@ -130,10 +125,10 @@ class Publisher:
             stored = await find_alert(self._pool, alert_id)
         if stored is None:
             raise NotFound(f"no alert {alert_id} to reference",
-                           [Problem("references", "no such alert")])
+                           [Problem("references", "no_such_alert")])
         if stored.origin_unit != unit_id:
             raise Forbidden(f"alert {alert_id} belongs to {stored.origin_unit}, not {unit_id}",
-                            [Problem("references", "an alert of another unit")])
+                            [Problem("references", "alert_of_another_unit")])
         if stored.facts.kind != kind:
             raise InvalidAlert("the update changes the kind of the alert",
-                               [Problem("kind", f"must be {stored.facts.kind}, as the referenced alert")])
+                               [Problem("kind", "kind_of_referenced", {"kind": stored.facts.kind})])

@@ -1,23 +1,26 @@
 """``/v1/alerts``: publish over HTTP, the history, and one alert's whole file.
 
 The same tokens, roles, validation, idempotency and visibility as the stream: publishing
-goes through :class:`relay.publishing.Publisher`, reading through :mod:`relay.history`
-and :mod:`relay.visibility`. Role ``audit`` sees everything.
+goes through :class:`relay.core.publishing.Publisher`, reading through
+:mod:`relay.store.history` with the visibility of :mod:`relay.contract.visibility`.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from relay.contract.errors import BadFrame, Conflict, InvalidAlert, NotFound
+from relay.contract.fields import RELAY_FIELDS
 from relay.contract.history_query import encode_cursor, parse_history_query
-from relay.contract.model import Problem
+from relay.contract.ids import is_alert_id
+from relay.contract.problems import Problem
+from relay.contract.roles import Action
+from relay.contract.times import rfc3339
 from relay.contract.validation import validate_alert
-from relay.contract.visibility import Viewer, may_see_receipt
+from relay.contract.visibility import history_scope, may_read_delivery, may_read_receipt
 from relay.http.middleware import (
     RUNTIME_KEY,
     is_storable,
@@ -25,22 +28,16 @@ from relay.http.middleware import (
     principal_of,
     require_role,
 )
-from relay.runtime import Runtime
-from relay.store.history import history_sql
-from relay.store.pool import translate_errors
-from relay.store.units import Principal
-from relay.store.visibility_sql import sql_may_see_alert
+from relay.store.history import (
+    AlertRow,
+    DeliveryRow,
+    ReceiptRow,
+    alert_body_at,
+    history_page,
+    read_alert_file,
+)
 
-__all__ = ["LIST_COLUMNS", "get_alert", "list_alerts", "publish_alert"]
-
-LIST_COLUMNS = "seq, body_json"
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_RELAY_FIELDS = ("alert_id", "origin_unit", "received_at")
-
-
-def _viewer_or_all(principal: Principal) -> Viewer | None:
-    """None (no restriction) for auditors; the unit's viewer otherwise."""
-    return None if "audit" in principal.unit.roles else principal.viewer
+__all__ = ["get_alert", "list_alerts", "publish_alert"]
 
 
 async def publish_alert(request: web.Request) -> web.Response:
@@ -50,14 +47,14 @@ async def publish_alert(request: web.Request) -> web.Response:
     key = request.headers.get("Idempotency-Key", "")
     if not 1 <= len(key) <= 64:
         raise BadFrame("the Idempotency-Key header is required",
-                       [Problem("Idempotency-Key", "must be 1 to 64 characters")])
+                       [Problem("Idempotency-Key", "length", {"low": 1, "high": 64})])
     if not is_storable(key):
         raise BadFrame("the Idempotency-Key header is not text",
-                       [Problem("Idempotency-Key", "must be UTF-8 text without NUL characters")])
+                       [Problem("Idempotency-Key", "nul_character")])
     try:
         raw = orjson.loads(await request.read())
     except orjson.JSONDecodeError:
-        raise InvalidAlert("the body is not JSON", [Problem("alert", "must be a JSON object")]) from None
+        raise InvalidAlert("the body is not JSON", [Problem("alert", "not_json_object")]) from None
     result = await runtime.publisher.publish(principal, key, raw)
     if result.duplicate:
         await _check_same_alert(request, result.seq, raw)
@@ -69,100 +66,61 @@ async def publish_alert(request: web.Request) -> web.Response:
 async def _check_same_alert(request: web.Request, seq: int, raw: object) -> None:
     """A duplicate key must carry the same alert; else 409 (a client bug to surface)."""
     runtime = request.app[RUNTIME_KEY]
-    async with translate_errors("reading the first alert"):
-        stored = await runtime.pool.fetchval("SELECT body_json FROM relay_events WHERE seq = $1", seq)
-    first = {k: v for k, v in orjson.loads(stored).items() if k not in _RELAY_FIELDS}
+    stored = orjson.loads(await alert_body_at(runtime.pool, seq))
+    first = {k: v for k, v in stored.items() if k not in RELAY_FIELDS}
     again = validate_alert(raw, known_units=runtime.known_units.ids, regions=runtime.config.regions)
     if first != again:
         raise Conflict("this Idempotency-Key was used for a different alert",
-                       [Problem("Idempotency-Key", "already used for another alert by this unit")])
+                       [Problem("Idempotency-Key", "key_reused")])
 
 
 async def list_alerts(request: web.Request) -> web.Response:
     """GET /v1/alerts: newest first, filtered, one page and the cursor of the next."""
     runtime = request.app[RUNTIME_KEY]
-    principal = require_role(request, "publish", "subscribe", "audit")
+    principal = require_role(request, Action.READ_HISTORY)
     query = parse_history_query(request.query)
-    sql, params = history_sql(query, _viewer_or_all(principal), runtime.config.regions, LIST_COLUMNS)
-    async with translate_errors("reading the history"):
-        rows = await runtime.pool.fetch(f"{sql} LIMIT {query.limit + 1}", *params)
-    page = rows[: query.limit]
+    page, more = await history_page(runtime.pool, query, history_scope(principal.viewer),
+                                    runtime.config.regions)
     request["rows"] = len(page)
-    alerts = [{"seq": r["seq"], "alert": orjson.Fragment(r["body_json"])} for r in page]
-    next_cursor = encode_cursor(page[-1]["seq"]) if len(rows) > query.limit else None
-    return json_response({"alerts": alerts, "next_cursor": next_cursor})
+    return json_response({"alerts": [_item(row) for row in page],
+                          "next_cursor": encode_cursor(page[-1].seq) if more else None})
 
 
 async def get_alert(request: web.Request) -> web.Response:
     """GET /v1/alerts/{alert_id}: the alert, its updates and cancellation, its receipts,
     and its deliveries, each as far as the caller may see them (404 if not the alert)."""
     runtime = request.app[RUNTIME_KEY]
-    principal = require_role(request, "publish", "subscribe", "audit")
+    viewer = require_role(request, Action.READ_HISTORY).viewer
     alert_id = request.match_info["alert_id"]
-    if not _UUID.match(alert_id):
-        raise NotFound(f"no alert {alert_id[:40]}", [Problem("alert_id", "is not an alert id")])
-    viewer = _viewer_or_all(principal)
-    async with translate_errors("reading the alert"):
-        alert = await _visible_alerts(runtime, viewer, "alert_id = $1::uuid", alert_id)
-        if not alert:
-            raise NotFound(f"no alert {alert_id} that this unit may see")
-        related = await _visible_alerts(runtime, viewer, "refs = $1::uuid", alert_id)
-        receipts = await runtime.pool.fetch(
-            "SELECT seq, origin_unit, author_unit, received_at, receipt_status, body_json"
-            " FROM relay_events WHERE kind = 'receipt' AND alert_id = $1::uuid ORDER BY seq",
-            alert_id)
-        deliveries = await runtime.pool.fetch(
-            "SELECT unit_id, delivered_at FROM relay_deliveries WHERE seq = $1 ORDER BY unit_id",
-            alert[0]["seq"])
-    origin = orjson.loads(alert[0]["body_json"])["origin_unit"]
-    visible_receipts = [r for r in receipts if viewer is None
-                        or may_see_receipt(viewer, r["origin_unit"], r["author_unit"])]
+    if not is_alert_id(alert_id):
+        raise NotFound(f"no alert {alert_id[:40]}", [Problem("alert_id", "bad_alert_id")])
+    file = await read_alert_file(runtime.pool, alert_id, history_scope(viewer),
+                                 runtime.config.regions)
+    if file is None:
+        raise NotFound(f"no alert {alert_id} that this unit may see")
+    origin = file.alert.origin_unit
+    receipts = [r for r in file.receipts if may_read_receipt(viewer, r.alert_origin, r.author_unit)]
     request["rows"] = 1
     return json_response({
-        "seq": alert[0]["seq"],
-        "alert": orjson.Fragment(alert[0]["body_json"]),
-        "updates": [_item(r) for r in related if r["msg_type"] == "update"],
-        "cancellation": next((_item(r) for r in related if r["msg_type"] == "cancel"), None),
-        "receipts": [{"seq": r["seq"], "receipt": orjson.Fragment(r["body_json"])}
-                     for r in visible_receipts],
-        "deliveries": _deliveries(deliveries, visible_receipts, viewer, origin),
+        **_item(file.alert),
+        "updates": [_item(r) for r in file.related if r.msg_type == "update"],
+        "cancellation": next((_item(r) for r in file.related if r.msg_type == "cancel"), None),
+        "receipts": [{"seq": r.seq, "receipt": orjson.Fragment(r.body_json)} for r in receipts],
+        "deliveries": [_delivery_line(d, receipts) for d in file.deliveries
+                       if may_read_delivery(viewer, origin, d.unit_id)],
     })
 
 
-async def _visible_alerts(runtime: Runtime, viewer: Viewer | None, condition: str,
-                          alert_id: str) -> list[Any]:
-    params: list[Any] = [alert_id]
-    where = [condition, "kind = 'alert'"]
-    if viewer is not None:
-        visible, values = sql_may_see_alert(viewer, runtime.config.regions, 2)
-        where.append(visible)
-        params.extend(values)
-    return list(await runtime.pool.fetch(
-        f"SELECT seq, msg_type, body_json FROM relay_events WHERE {' AND '.join(where)}"
-        " ORDER BY seq", *params))
+def _item(row: AlertRow) -> dict[str, Any]:
+    return {"seq": row.seq, "alert": orjson.Fragment(row.body_json)}
 
 
-def _item(row: Any) -> dict[str, Any]:
-    return {"seq": row["seq"], "alert": orjson.Fragment(row["body_json"])}
-
-
-def _deliveries(rows: list[Any], receipts: list[Any], viewer: Viewer | None,
-                origin: str) -> list[dict[str, Any]]:
-    """Each unit sent the alert, when, and its first receipt; a unit other than the
-    origin (or an auditor) sees only its own line."""
-    first_receipt: dict[str, Any] = {}
-    for receipt in receipts:
-        first_receipt.setdefault(receipt["author_unit"], receipt)
-    lines = []
-    for row in rows:
-        if viewer is not None and viewer.unit_id not in (origin, row["unit_id"]):
-            continue
-        receipt = first_receipt.get(row["unit_id"])
-        lines.append({
-            "unit": row["unit_id"],
-            "delivered_at": row["delivered_at"].isoformat().replace("+00:00", "Z"),
-            "acknowledged_at": receipt["received_at"].isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z") if receipt else None,
-            "receipt_status": receipt["receipt_status"] if receipt else None,
-        })
-    return lines
+def _delivery_line(delivery: DeliveryRow, receipts: list[ReceiptRow]) -> dict[str, Any]:
+    """When the unit was sent the alert, and its first receipt."""
+    receipt = next((r for r in receipts if r.author_unit == delivery.unit_id), None)
+    return {
+        "unit": delivery.unit_id,
+        "delivered_at": rfc3339(delivery.delivered_at, timespec="seconds"),
+        "acknowledged_at": rfc3339(receipt.received_at) if receipt else None,
+        "receipt_status": receipt.status if receipt else None,
+    }

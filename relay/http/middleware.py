@@ -18,7 +18,6 @@ import structlog
 from aiohttp import web
 
 from relay.contract.errors import (
-    Forbidden,
     InvalidQuery,
     NotFound,
     RelayError,
@@ -26,13 +25,14 @@ from relay.contract.errors import (
     Unauthorized,
     Unavailable,
 )
-from relay.contract.model import Problem
+from relay.contract.problems import Problem
+from relay.contract.roles import Action, allows, require
 from relay.runtime import Runtime
+from relay.store.access_log import record_access, storable
 from relay.store.units import Principal, authenticate
 
 __all__ = [
     "RUNTIME_KEY",
-    "STATUS_BY_CODE",
     "api_middleware",
     "error_response",
     "is_storable",
@@ -42,11 +42,6 @@ __all__ = [
 ]
 
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
-STATUS_BY_CODE = {
-    "bad_frame": 400, "unknown_type": 400, "invalid_alert": 400, "invalid_filter": 400,
-    "invalid_query": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404,
-    "conflict": 409, "too_large": 413, "rate_limited": 429, "unavailable": 503,
-}
 _PUBLIC = {"/healthz", "/readyz", "/metrics", "/v1/openapi.json"}
 _log = structlog.get_logger("relay.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -57,9 +52,7 @@ def json_response(body: Any, status: int = 200) -> web.Response:
 
 
 def error_response(exc: RelayError) -> web.Response:
-    body = {"type": "error", "code": exc.code, "message": exc.message,
-            "details": [p.as_dict() for p in exc.details]}
-    response = json_response(body, STATUS_BY_CODE.get(exc.code, 400))
+    response = json_response(exc.body(), exc.status)
     if exc.code == "unauthorized":
         response.headers["WWW-Authenticate"] = 'Bearer realm="relay"'
     if exc.retriable:
@@ -79,11 +72,6 @@ def is_storable(text: str) -> bool:
     return True
 
 
-def _storable(text: str) -> str:
-    """``text`` with NUL and lone surrogates written as backslash escapes."""
-    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 def _check_query(request: web.Request) -> None:
     """Each query parameter at most once (which one would count is ambiguous), as text that
     can be stored and searched; else InvalidQuery naming each parameter."""
@@ -91,9 +79,9 @@ def _check_query(request: web.Request) -> None:
     for key in dict.fromkeys(request.query):
         values = request.query.getall(key)
         if len(values) > 1:
-            problems.append(Problem(_storable(key), "must be given at most once"))
+            problems.append(Problem(storable(key), "repeated"))
         elif not (is_storable(key) and is_storable(values[0])):
-            problems.append(Problem(_storable(key), "must not contain a NUL character"))
+            problems.append(Problem(storable(key), "nul_character"))
     if problems:
         raise InvalidQuery(f"the query has {len(problems)} problem(s)", problems)
 
@@ -103,11 +91,10 @@ def principal_of(request: web.Request) -> Principal:
     return principal
 
 
-def require_role(request: web.Request, *roles: str) -> Principal:
-    """The caller, if it holds one of ``roles``; else 403."""
+def require_role(request: web.Request, action: Action) -> Principal:
+    """The caller, if its roles allow ``action``; else 403."""
     principal = principal_of(request)
-    if not principal.unit.roles & set(roles):
-        raise Forbidden(f"unit {principal.unit.unit_id} needs the role {' or '.join(roles)}")
+    require(principal.unit.unit_id, principal.unit.roles, action)
     return principal
 
 
@@ -150,7 +137,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         response = error_response(Unavailable("the relay could not answer; retry later"))
     if response.status >= 400:
         runtime.metrics.http_errors.labels(status=str(response.status)).inc()
-    if principal is not None and ("audit" in principal.unit.roles or request.get("export")):
+    if principal is not None and (allows(principal.unit.roles, Action.AUDIT) or request.get("export")):
         recorded = await _record_access(runtime, principal, request, response.status)
         if not recorded and not response.prepared:
             # An auditor's request that cannot be recorded is not answered.
@@ -161,12 +148,9 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
 async def _record_access(runtime: Runtime, principal: Principal, request: web.Request,
                          status: int) -> bool:
     try:
-        await runtime.pool.execute(
-            "INSERT INTO relay_access_log (unit_id, method, path, query, rows, status)"
-            " VALUES ($1, $2, $3, $4::jsonb, $5, $6)",
-            principal.unit.unit_id, request.method, _storable(request.path),
-            orjson.dumps({_storable(k): _storable(v) for k, v in request.query.items()}).decode(),
-            request.get("rows"), status)
+        await record_access(runtime.pool, unit_id=principal.unit.unit_id, method=request.method,
+                            path=request.path, query=request.query, rows=request.get("rows"),
+                            status=status)
     except Exception as exc:  # noqa: BLE001 - the caller decides what to answer
         _log.error("access_log_failed", error=type(exc).__name__, unit=principal.unit.unit_id)
         return False

@@ -13,11 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from relay import __version__
+from relay.contract.errors import HTTP_STATUS
+from relay.contract.fields import MAX_ALERT_BYTES
 from relay.contract.history_query import DEFAULT_LIMIT, MAX_LIMIT
 from relay.contract.model import COMMODITIES, KINDS, RECEIPT_STATUSES
+from relay.contract.problems import PROBLEM_CODES
 from relay.contract.schema import ALERT_EXAMPLES, ALERT_SCHEMAS, ref
-from relay.contract.validation import MAX_ALERT_BYTES
-from relay.http.middleware import STATUS_BY_CODE
 
 __all__ = ["openapi_document"]
 
@@ -29,7 +30,7 @@ def _json(schema: dict[str, Any], description: str, **extra: Any) -> dict[str, A
 
 def _error(status: int, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
     """An error answer: the error object with the codes of ``status``."""
-    codes = sorted(code for code, code_status in STATUS_BY_CODE.items() if code_status == status)
+    codes = sorted(code for code, code_status in HTTP_STATUS.items() if code_status == status)
     schema = {"allOf": [ref("Error"), {"properties": {"code": {"enum": codes}}}]}
     return _json(schema, description, **({"headers": headers} if headers else {}))
 
@@ -101,12 +102,18 @@ _SCHEMAS: dict[str, Any] = {
         "description": "The error object of the stream, without id",
         "properties": {
             "type": {"type": "string", "const": "error"},
-            "code": {"type": "string", "enum": sorted(STATUS_BY_CODE)},
+            "code": {"type": "string", "enum": sorted(HTTP_STATUS)},
             "message": {"type": "string", "description": "A human sentence"},
             "details": {"type": "array", "items": {
-                "type": "object", "required": ["field", "problem"],
-                "properties": {"field": {"type": "string", "description": "Dotted path"},
-                               "problem": {"type": "string"}}}},
+                "type": "object", "required": ["field", "problem", "code", "params"],
+                "properties": {
+                    "field": {"type": "string", "description": "Dotted path"},
+                    "problem": {"type": "string", "description": "The English sentence"},
+                    "code": {"type": "string", "enum": sorted(PROBLEM_CODES),
+                             "description": "What kind of problem: a stable word that a "
+                                            "client translates"},
+                    "params": {"type": "object", "description": "The values the sentence "
+                                                                "needs (allowed, low, high, value...)"}}}},
         },
     },
     "PublishResult": {

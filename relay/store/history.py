@@ -1,19 +1,156 @@
-"""The history as SQL: one parameterised SELECT over alerts for a :class:`HistoryQuery`.
+"""Reading the history for the HTTP API: pages, one alert's file, exports.
 
-Newest first (exports: oldest first), with the caller's visibility
-(:mod:`relay.store.visibility_sql`), the filters as conditions on the fact columns.
+Every HTTP read of stored alerts and receipts is here, and only here: one parameterised
+SELECT per :class:`HistoryQuery` (newest first; exports oldest first), with the caller's
+visibility rendered by :mod:`relay.store.visibility_sql` (``viewer`` None: everything,
+for a unit that :func:`relay.contract.visibility.sees_whole_history`). Rows come back as
+small records holding the stored JSON body as it is, so handlers never see SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+import asyncpg
 
 from relay.contract.history_query import HistoryQuery
 from relay.contract.visibility import Viewer
+from relay.store.pool import translate_errors
 from relay.store.visibility_sql import sql_may_see_alert
 
-__all__ = ["history_sql"]
+__all__ = [
+    "AlertFile",
+    "AlertRow",
+    "DeliveryRow",
+    "ExportRow",
+    "ReceiptRow",
+    "alert_body_at",
+    "export_rows",
+    "history_page",
+    "history_sql",
+    "read_alert_file",
+]
+
+Regions = Mapping[str, frozenset[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    seq: int
+    msg_type: str
+    origin_unit: str
+    body_json: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRow:
+    seq: int
+    alert_origin: str
+    author_unit: str
+    received_at: datetime
+    status: str
+    body_json: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    unit_id: str
+    delivered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    seq: int
+    hash: bytes
+    body_json: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFile:
+    """One alert, its updates and cancellation (as far as the viewer may see them), every
+    receipt of it and every delivery record of it (the caller filters those two)."""
+
+    alert: AlertRow
+    related: list[AlertRow]
+    receipts: list[ReceiptRow]
+    deliveries: list[DeliveryRow]
+
+
+def _alert_row(row: asyncpg.Record) -> AlertRow:
+    return AlertRow(row["seq"], row["msg_type"], row["origin_unit"], bytes(row["body_json"]))
+
+
+async def history_page(pool: asyncpg.Pool, query: HistoryQuery, viewer: Viewer | None,
+                       regions: Regions) -> tuple[list[AlertRow], bool]:
+    """One page, newest first, and whether more follow."""
+    sql, params = history_sql(query, viewer, regions, "seq, msg_type, origin_unit, body_json")
+    async with translate_errors("reading the history"):
+        rows = await pool.fetch(f"{sql} LIMIT {query.limit + 1}", *params)
+    return [_alert_row(row) for row in rows[: query.limit]], len(rows) > query.limit
+
+
+async def read_alert_file(pool: asyncpg.Pool, alert_id: str, viewer: Viewer | None,
+                          regions: Regions) -> AlertFile | None:
+    """The file of ``alert_id``, or None when there is no such alert the viewer may see."""
+    async with translate_errors("reading the alert"), pool.acquire() as conn:
+        found = await _visible_alerts(conn, viewer, regions, "alert_id = $1::uuid", alert_id)
+        if not found:
+            return None
+        related = await _visible_alerts(conn, viewer, regions, "refs = $1::uuid", alert_id)
+        receipts = await conn.fetch(
+            "SELECT seq, origin_unit, author_unit, received_at, receipt_status, body_json"
+            " FROM relay_events WHERE kind = 'receipt' AND alert_id = $1::uuid ORDER BY seq",
+            alert_id)
+        deliveries = await conn.fetch(
+            "SELECT unit_id, delivered_at FROM relay_deliveries WHERE seq = $1 ORDER BY unit_id",
+            found[0].seq)
+    return AlertFile(
+        alert=found[0], related=related,
+        receipts=[ReceiptRow(r["seq"], r["origin_unit"], r["author_unit"], r["received_at"],
+                             r["receipt_status"], bytes(r["body_json"])) for r in receipts],
+        deliveries=[DeliveryRow(r["unit_id"], r["delivered_at"]) for r in deliveries],
+    )
+
+
+async def _visible_alerts(conn: Any, viewer: Viewer | None, regions: Regions, condition: str,
+                          alert_id: str) -> list[AlertRow]:
+    params: list[Any] = [alert_id]
+    where = [condition, "kind = 'alert'"]
+    if viewer is not None:
+        visible, values = sql_may_see_alert(viewer, regions, 2)
+        where.append(visible)
+        params.extend(values)
+    rows = await conn.fetch(
+        f"SELECT seq, msg_type, origin_unit, body_json FROM relay_events"
+        f" WHERE {' AND '.join(where)} ORDER BY seq", *params)
+    return [_alert_row(row) for row in rows]
+
+
+async def alert_body_at(pool: asyncpg.Pool, seq: int) -> bytes:
+    """The stored JSON body of the event ``seq``."""
+    async with translate_errors("reading the first alert"):
+        body = await pool.fetchval("SELECT body_json FROM relay_events WHERE seq = $1", seq)
+    return bytes(body)
+
+
+@contextlib.asynccontextmanager
+async def export_rows(pool: asyncpg.Pool, query: HistoryQuery, regions: Regions, *,
+                      prefetch: int = 1000) -> AsyncIterator[AsyncIterator[ExportRow]]:
+    """Every alert of ``query``, oldest first, read from a server-side cursor (constant
+    memory); the connection is held until the block ends."""
+    sql, params = history_sql(query, None, regions, "seq, body_json, hash", oldest_first=True)
+    async with translate_errors("exporting"), pool.acquire() as conn, conn.transaction():
+        cursor = conn.cursor(sql, *params, prefetch=prefetch)
+
+        async def rows() -> AsyncIterator[ExportRow]:
+            async for row in cursor:
+                yield ExportRow(row["seq"], bytes(row["hash"]), bytes(row["body_json"]))
+
+        yield rows()
 
 
 def _like(text: str) -> str:

@@ -9,7 +9,7 @@ import asyncpg
 
 from relay.contract import reference
 from relay.contract.ids import is_unit_id
-from relay.contract.model import ROLES
+from relay.contract.roles import ROLES
 from relay.contract.visibility import Viewer
 from relay.store.tokens import looks_like_token, new_token, token_digest
 

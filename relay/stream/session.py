@@ -22,7 +22,7 @@ from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from relay.contract.errors import BadFrame, Forbidden, RelayError, Unavailable
+from relay.contract.errors import BadFrame, RelayError, Unavailable
 from relay.contract.filters import MATCH_ALL, Filter
 from relay.contract.frames import (
     PublishFrame,
@@ -32,10 +32,11 @@ from relay.contract.frames import (
     parse_auth_frame,
     parse_client_frame,
 )
-from relay.contract.model import Problem
+from relay.contract.problems import Problem
+from relay.contract.roles import Action, require
+from relay.contract.times import rfc3339
 from relay.contract.visibility import Viewer
 from relay.contract.wire import Encoding, decode_frame, encode_frame
-from relay.core.publishing import rfc3339
 from relay.runtime import Runtime
 from relay.store.eventlog import fetch_events, read_head
 from relay.store.units import Principal, authenticate
@@ -205,8 +206,7 @@ class Session:
                        "seq": result.seq, "duplicate": result.duplicate})
 
     def _subscribe(self, request: SubscribeFrame) -> None:
-        if "subscribe" not in self.viewer.roles:
-            raise Forbidden(f"unit {self.viewer.unit_id} lacks the subscribe role")
+        require(self.viewer.unit_id, self.viewer.roles, Action.SUBSCRIBE)
         hub = self.runtime.hub
         hub.detach(self)
         if self._replay is not None:
@@ -233,8 +233,7 @@ class Session:
         if since > hub.head and since > await self._committed_head():
             self.send_error(BadFrame(
                 "since is beyond the newest event of this relay",
-                [Problem("since", f"must be at most the relay's head ({hub.head}); "
-                                  "was the client's cursor kept from another relay?")]), ident)
+                [Problem("since", "beyond_head", {"head": hub.head})]), ident)
             return
         self.send_now({"type": "subscribed", "id": ident, "head": hub.head})
         self.last_seq = cursor = since
@@ -295,11 +294,7 @@ class Session:
     def send_error(self, exc: RelayError, ident: str | None) -> None:
         self.runtime.metrics.errors.labels(code=exc.code).inc()
         _log.info("error_sent", code=exc.code, problems=len(exc.details))
-        frame: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message,
-                                 "details": [p.as_dict() for p in exc.details]}
-        if ident is not None:
-            frame["id"] = ident
-        self.send_now(frame)
+        self.send_now(exc.body(ident))
 
     def _spawn(self, coro: Any, *, release: bool = False) -> None:
         task = asyncio.create_task(coro)

@@ -1,0 +1,61 @@
+"""The access log (protocol.md "HTTP API"): who asked what, when, with how many rows.
+
+Written after each request of a unit with role ``audit`` and each export; read newest
+first at ``GET /v1/audit/access-log``. Text that PostgreSQL cannot store (NUL, a lone
+surrogate from an undecodable header byte) is written as backslash escapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+import orjson
+
+from relay.store.pool import translate_errors
+
+__all__ = ["AccessEntry", "read_access_log", "record_access", "storable"]
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEntry:
+    entry_id: int
+    at: datetime
+    unit_id: str
+    method: str
+    path: str
+    query_json: str
+    rows: int | None
+    status: int
+
+
+def storable(text: str) -> str:
+    """``text`` with NUL and lone surrogates written as backslash escapes."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+async def record_access(pool: asyncpg.Pool, *, unit_id: str, method: str, path: str,
+                        query: Mapping[str, str], rows: int | None, status: int) -> None:
+    """Append one entry; the caller decides what a failure means for its answer."""
+    await pool.execute(
+        "INSERT INTO relay_access_log (unit_id, method, path, query, rows, status)"
+        " VALUES ($1, $2, $3, $4::jsonb, $5, $6)",
+        unit_id, method, storable(path),
+        orjson.dumps({storable(k): storable(v) for k, v in query.items()}).decode(), rows, status)
+
+
+async def read_access_log(pool: asyncpg.Pool, *, unit: str | None, before: int | None,
+                          limit: int) -> tuple[list[AccessEntry], bool]:
+    """Up to ``limit`` entries newest first (before the entry ``before``), and whether more
+    follow."""
+    async with translate_errors("reading the access log"):
+        rows = await pool.fetch(
+            "SELECT entry_id, at, unit_id, method, path, query, rows, status FROM relay_access_log"
+            " WHERE ($1::text IS NULL OR unit_id = $1) AND ($2::bigint IS NULL OR entry_id < $2)"
+            " ORDER BY entry_id DESC LIMIT $3", unit, before, limit + 1)
+    entries = [AccessEntry(r["entry_id"], r["at"], r["unit_id"], r["method"], r["path"],
+                           r["query"],
+                           r["rows"], r["status"]) for r in rows[:limit]]
+    return entries, len(rows) > limit
