@@ -112,7 +112,7 @@ class Connection:
                 raise AuthenticationFailed("HTTP 401 at the handshake") from None
             raise RelayUnreachable(f"the relay answered HTTP {exc.response.status_code}") from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
-            raise RelayUnreachable(f"cannot connect to {url}: {exc or type(exc).__name__}") from None
+            raise RelayUnreachable(f"cannot connect to {url}: {str(exc) or type(exc).__name__}") from None
         connection = cls(ws, encoding)
         try:
             welcome = connection._decode(await asyncio.wait_for(ws.recv(), timeout))

@@ -1,59 +1,75 @@
 """The composition root: builds every service of a relay process, starts and stops them.
 
-Start-up: database (embedded or external) and migrations → pool → hub at the stored
-head → writer → listener and revocation watch → stream and HTTP servers.
-Shutdown (SIGTERM), the reverse: stop accepting connections → refuse new writes and
-commit those in flight (their acks are sent) → close connections with 1001 → stop the
-background tasks → close the pool → stop the embedded database if this process started
-it.
+Start-up, each step registering its stop right after it (:class:`relay.lifecycle.Lifecycle`):
+database (embedded or external) and migrations → pool → delivery recorder → hub at the
+stored head → background tasks (listener, revocation watch, delivery writes) → writer →
+stream server → HTTP server.
+
+Shutdown (SIGTERM), in the reverse order, every step even when one fails: stop accepting
+and refuse new writes → commit what is in flight (its acks are sent) → stop the HTTP
+server → close stream connections with 1001 → stop the background tasks → stop the hub's
+reader → write the pending delivery records → close the pool → stop the embedded
+database if this process started it. Nothing else in the relay holds a service globally.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 import structlog
 from aiohttp import web
 
 from relay.config import Config
 from relay.contract import reference
+from relay.core.connections import Connections, watch_revocations
+from relay.core.events import PendingEvent
 from relay.core.hub import Hub
-from relay.core.publishing import KnownUnits, Publisher
+from relay.core.principals import Principal
+from relay.core.publishing import Publisher
 from relay.core.ratelimit import RateLimiter
 from relay.http.app import build_http_app
+from relay.http.services import HttpServices
+from relay.lifecycle import Lifecycle
 from relay.metrics import RelayMetrics
-from relay.runtime import Runtime
 from relay.store.database import open_database
 from relay.store.deliveries import DeliveryRecorder
-from relay.store.eventlog import fetch_events, read_head
+from relay.store.eventlog import EventReader, fetch_events, read_head
 from relay.store.listener import Listener
-from relay.store.pool import create_pool
-from relay.store.writer import EventWriter, PendingEvent
+from relay.store.pool import close_pool, create_pool
+from relay.store.units import KnownUnits, authenticate, revoked_token_ids
+from relay.store.writer import EventWriter
 from relay.stream.server import start_stream_server
+from relay.stream.session import StreamServices
 
 __all__ = ["run_relay"]
 _log = structlog.get_logger("relay.app")
 _FANOUT_PAGE = 5000
+_CLOSE_CONNECTIONS_SECONDS = 10.0
 
 
 async def run_relay(config: Config, stop: asyncio.Event) -> None:
-    """Run until ``stop`` is set, then shut down in order."""
+    """Run until ``stop`` is set (or a background task dies), then shut down in order."""
     _load_reference_data()
+    async with Lifecycle() as lifecycle:
+        await _start(config, stop, lifecycle)
+        await stop.wait()
+        _log.info("relay_stopping")
+    _log.info("relay_stopped")
+
+
+async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle) -> None:
     database = await open_database(config, owner=True)
-    try:
-        await _serve(config, database.dsn, stop)
-    finally:
-        await database.close()
+    lifecycle.on_stop("embedded database", database.close)
+    pool = await create_pool(database.dsn, config.database)
+    lifecycle.on_stop("database pool", lambda: close_pool(pool), timeout=15)
 
-
-async def _serve(config: Config, dsn: str, stop: asyncio.Event) -> None:
-    pool = await create_pool(dsn, config.database)
     metrics = RelayMetrics()
     deliveries = DeliveryRecorder(pool, on_dropped=metrics.delivery_records_dropped.inc)
+    lifecycle.on_stop("delivery records", deliveries.flush, timeout=10)
     hub = Hub(
         regions=config.regions,
         fetch_range=lambda after, upto: fetch_events(pool, after, upto, _FANOUT_PAGE),
@@ -62,6 +78,21 @@ async def _serve(config: Config, dsn: str, stop: asyncio.Event) -> None:
         record_delivery=deliveries.record,
     )
     hub.start_at(await read_head(pool))
+    lifecycle.on_stop("hub", hub.stop)
+
+    known_units = KnownUnits(pool)
+    await known_units.refresh()
+    connections = Connections()
+    tasks = _BackgroundTasks(stop)
+    lifecycle.on_stop("background tasks", tasks.cancel)
+    listener = Listener(database.dsn, role=config.database.role, on_head=hub.announce,
+                        on_revoked_unit=connections.revoke_unit,
+                        on_unit_added=lambda: tasks.spawn_quiet(known_units.refresh()))
+    tasks.spawn("relay-listener", listener.run())
+    tasks.spawn("relay-revocations", watch_revocations(
+        connections, revoked_among=lambda ids: revoked_token_ids(pool, ids),
+        interval=config.limits.revocation_check_seconds))
+    tasks.spawn("relay-deliveries", deliveries.run())
 
     def observe(batch: Sequence[PendingEvent]) -> None:
         now = time.perf_counter()
@@ -71,54 +102,85 @@ async def _serve(config: Config, dsn: str, stop: asyncio.Event) -> None:
 
     writer = EventWriter(pool, on_committed=hub.offer, on_batch=observe, on_crash=stop.set,
                          max_batch=config.limits.max_batch)
-    known_units = KnownUnits(pool)
-    await known_units.refresh()
-    publisher = Publisher(
-        pool=pool, writer=writer, known_units=known_units, regions=config.regions,
-        limiter=RateLimiter(config.limits.publish_per_second, config.limits.publish_burst),
-        metrics=metrics,
-    )
-    runtime = Runtime(config, pool, hub, writer, publisher, known_units, metrics)
-    background: set[asyncio.Task[None]] = set()
-
-    def refresh_units() -> None:
-        task = asyncio.create_task(_quietly(known_units.refresh()))
-        background.add(task)
-        task.add_done_callback(background.discard)
-
-    listener = Listener(dsn, role=config.database.role, on_head=hub.announce, on_revoked_unit=runtime.revoke_unit,
-                        on_unit_added=refresh_units)
-    tasks = [asyncio.create_task(listener.run(), name="relay-listener"),
-             asyncio.create_task(runtime.watch_revocations(), name="relay-revocations"),
-             asyncio.create_task(deliveries.run(), name="relay-deliveries")]
-    for task in tasks:
-        task.add_done_callback(_fail_loudly(stop))
     writer.start()
-    ws_server = await start_stream_server(runtime)
-    runner = web.AppRunner(build_http_app(runtime), access_log=None)
+    publisher = Publisher(
+        writer=writer, events=EventReader(pool), known_units=known_units,
+        regions=config.regions,
+        limiter=RateLimiter(config.limits.publish_per_second, config.limits.publish_burst),
+        on_committed=lambda kind: (metrics.alerts_published if kind == "alert"
+                                   else metrics.receipts_published).inc(),
+    )
+
+    async def authenticate_token(token: str) -> Principal | None:
+        return await authenticate(pool, token)
+
+    ws_server = await start_stream_server(StreamServices(
+        config=config.stream, regions=config.regions, hub=hub, events=EventReader(pool),
+        publisher=publisher, connections=connections, metrics=metrics,
+        authenticate=authenticate_token, record_delivery=hub.record_delivery))
+
+    async def close_stream_connections() -> None:
+        ws_server.close()  # every connection gets 1001 (going away)
+        try:
+            await asyncio.wait_for(ws_server.wait_closed(), _CLOSE_CONNECTIONS_SECONDS)
+        except TimeoutError:  # a peer that never answers the close: its TCP link is dropped
+            _log.warning("connections_still_closing", after_seconds=_CLOSE_CONNECTIONS_SECONDS)
+
+    lifecycle.on_stop("stream connections", close_stream_connections)
+
+    runner = web.AppRunner(build_http_app(HttpServices(
+        pool=pool, regions=config.regions, publisher=publisher, known_units=known_units,
+        hub=hub, metrics=metrics, authenticate=authenticate_token)), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, config.http.host, config.http.port)
-    await site.start()
+    lifecycle.on_stop("http server", runner.cleanup, timeout=15)
+    await web.TCPSite(runner, config.http.host, config.http.port).start()
+    lifecycle.on_stop("commits in flight", writer.drain_and_stop)
+
+    async def stop_accepting() -> None:
+        connections.stopping = True  # new publishes and handshakes: unavailable / 503
+        ws_server.server.close()
+
+    lifecycle.on_stop("new connections", stop_accepting)
     _log.info("relay_started", stream=f"{config.stream.host}:{config.stream.port}",
               http=f"{config.http.host}:{config.http.port}", head=hub.head)
-    try:
-        await stop.wait()
-    finally:
-        _log.info("relay_stopping")
-        runtime.shutting_down = True
-        ws_server.server.close()
-        await writer.drain_and_stop()
-        ws_server.close()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ws_server.wait_closed(), 10)
-        await runner.cleanup()
-        for task in (*tasks, *background):
+
+
+class _BackgroundTasks:
+    """The process's long-running tasks: one that dies stops the relay (loudly)."""
+
+    def __init__(self, stop: asyncio.Event) -> None:
+        self._stop = stop
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, name: str, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._died)
+
+    def spawn_quiet(self, coro: Coroutine[Any, Any, None]) -> None:
+        """A short step whose failure is logged and retried by the next notification."""
+        task = asyncio.create_task(_quietly(coro))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _died(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("background_task_died", task=task.get_name(), error=repr(task.exception()))
+            self._stop.set()
+
+    async def cancel(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, *background, return_exceptions=True)
-        await hub.stop()
-        await deliveries.flush()
-        await pool.close()
-        _log.info("relay_stopped")
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _quietly(coro: Coroutine[Any, Any, None]) -> None:
+    try:
+        await coro
+    except Exception as exc:  # noqa: BLE001 - logged; the next notification retries
+        _log.warning("background_step_failed", error=type(exc).__name__)
 
 
 def _load_reference_data() -> None:
@@ -131,18 +193,3 @@ def _load_reference_data() -> None:
     reference.is_language_tag("fr")
     gc.collect()
     gc.freeze()
-
-
-async def _quietly(coro: object) -> None:
-    try:
-        await coro  # type: ignore[misc]
-    except Exception as exc:  # noqa: BLE001 - logged; the next notification retries
-        _log.warning("background_step_failed", error=type(exc).__name__)
-
-
-def _fail_loudly(stop: asyncio.Event):  # type: ignore[no-untyped-def]
-    def done(task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            _log.error("background_task_died", task=task.get_name(), error=repr(task.exception()))
-            stop.set()
-    return done

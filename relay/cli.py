@@ -92,12 +92,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _serve(config: Config) -> int:
     from relay.app import run_relay
+    from relay.lifecycle import ShutdownIncomplete
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await run_relay(config, stop)
+    try:
+        await run_relay(config, stop)
+    except ShutdownIncomplete as incomplete:
+        print(f"relay: stopped, but {incomplete}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -16,10 +16,11 @@ import psutil
 import pytest
 
 from relay.contract.facts import alert_facts
+from relay.contract.times import rfc3339
 from relay.contract.validation import validate_alert
 from relay.contract.wire import encode_body
-from relay.core.publishing import rfc3339
-from relay.store.writer import _APPEND, PendingEvent, _columns
+from relay.core.events import PendingEvent
+from relay.store.writer import _APPEND, _columns
 from tests.alert_examples import seizure_alert
 from tests.support import create_unit, unique_unit
 

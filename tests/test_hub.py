@@ -113,3 +113,27 @@ async def test_a_subscriber_attached_at_head_never_receives_an_older_event():
     hub.attach(late)
     hub.offer([alert(1), alert(2)])
     assert [2] == late.seqs
+
+
+async def test_attaching_never_replays_what_the_hub_dispatched_before():
+    """A subscriber attached with an older last_seq gets only what follows the hub's head."""
+    store = {s: alert(s) for s in range(1, 5)}
+    hub = make_hub(store)
+    hub.offer([store[1], store[2]])
+    subscriber = Recorder()
+    hub.attach(subscriber)
+    attached_at = subscriber.last_seq
+    hub.offer([store[3], store[4]])
+    assert (2, [3, 4], 4) == (attached_at, subscriber.seqs, subscriber.last_seq)
+
+
+async def test_an_event_at_or_below_a_subscribers_last_seq_is_not_written_to_it():
+    """A subscriber that has seen seq 3 (through another path) is not sent 2 or 3 again."""
+    store = {s: alert(s) for s in range(1, 5)}
+    hub = make_hub(store)
+    hub.offer([store[1]])
+    subscriber = Recorder()
+    hub.attach(subscriber)
+    subscriber.last_seq = 3
+    hub.offer([store[2], store[3], store[4]])
+    assert [4] == subscriber.seqs

@@ -13,10 +13,11 @@ import uuid_utils
 
 from relay.contract.errors import Unavailable
 from relay.contract.facts import alert_facts
+from relay.contract.times import rfc3339
 from relay.contract.validation import validate_alert
 from relay.contract.wire import encode_body
-from relay.core.publishing import rfc3339
-from relay.store.writer import EventWriter, PendingEvent
+from relay.core.events import PendingEvent
+from relay.store.writer import EventWriter
 from tests.alert_examples import seizure_alert
 from tests.support import create_unit
 

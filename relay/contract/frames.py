@@ -19,6 +19,8 @@ from relay.contract.problems import Problem
 
 __all__ = [
     "CLIENT_FRAME_TYPES",
+    "CLOSE_TOO_SLOW",
+    "CLOSE_UNAUTHORIZED",
     "MAX_ID_LENGTH",
     "MAX_NOTE_LENGTH",
     "AuthFrame",
@@ -32,6 +34,9 @@ __all__ = [
 ]
 
 MAX_NOTE_LENGTH = 2000
+# Close codes of the stream (protocol.md): 4401 token refused or revoked; 4408 too slow.
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_TOO_SLOW = 4408
 MAX_ID_LENGTH = 64
 
 

@@ -1,20 +1,27 @@
-"""An event of the log as the relay holds it in memory: facts plus encoded body.
+"""Events of the log as the relay holds them in memory.
 
-The body is encoded once per encoding when the event is created (or read from the
-database, where both encodings are stored); the frame for each encoding is spliced once
-and cached, so every recipient receives the same bytes.
+- :class:`PendingEvent`: a validated event waiting for its seq (the writer's input) and
+  the future that its ack waits on; :class:`WriteResult` is what the ack carries.
+- :class:`Event`: a committed event, its facts plus its encoded body. The body is encoded
+  once per encoding when the event is created (or read from the database, where both
+  encodings are stored); the frame for each encoding is spliced once and cached, so every
+  recipient receives the same bytes.
+- :class:`StoredAlert`: what publishing needs to know of an alert already stored.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from relay.contract.model import AlertFacts
 from relay.contract.visibility import Viewer, may_see_alert, may_see_receipt
 from relay.contract.wire import Encoding, event_frame, websocket_frame
 
-__all__ = ["Event"]
+__all__ = ["Event", "PendingEvent", "StoredAlert", "WriteResult"]
 
 
 @dataclass(slots=True, eq=False)
@@ -55,3 +62,45 @@ class Event:
         if self.facts is None:
             return may_see_receipt(viewer, self.origin_unit, self.author_unit)
         return may_see_alert(viewer, self.origin_unit, self.facts, regions)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What an ack carries: the event's seq and alert_id, and whether the key was seen."""
+
+    seq: int
+    alert_id: str
+    duplicate: bool
+
+
+@dataclass(slots=True, eq=False)
+class PendingEvent:
+    """A validated event waiting for its seq. ``key`` is the client's frame id (or the
+    HTTP Idempotency-Key); ``future`` resolves once the event is committed."""
+
+    unit_id: str
+    key: str
+    kind: str
+    alert_id: str
+    origin_unit: str
+    received_at: datetime
+    facts: AlertFacts | None
+    receipt_status: str | None
+    body_json: bytes
+    body_msgpack: bytes
+    future: asyncio.Future[WriteResult] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    queued_at: float = field(default_factory=time.perf_counter)
+
+    def event(self, seq: int) -> Event:
+        return Event(seq, self.kind, self.alert_id, self.origin_unit, self.unit_id,
+                     self.facts, self.body_json, self.body_msgpack)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAlert:
+    alert_id: str
+    seq: int
+    origin_unit: str
+    facts: AlertFacts

@@ -34,9 +34,15 @@ _log = structlog.get_logger("relay.hub")
 class Subscriber(Protocol):
     """What the hub needs of a live subscription."""
 
-    viewer: Viewer
-    filter: Filter
-    encoding: Encoding
+    @property
+    def viewer(self) -> Viewer: ...
+
+    @property
+    def filter(self) -> Filter: ...
+
+    @property
+    def encoding(self) -> Encoding: ...
+
     last_seq: int
 
     def buffered_bytes(self) -> int: ...

@@ -7,11 +7,10 @@ commit. ``origin_unit`` is always the authenticated unit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import uuid_utils
 
 from relay.contract.errors import Forbidden, InvalidAlert, NotFound, RateLimited
@@ -23,45 +22,31 @@ from relay.contract.times import rfc3339
 from relay.contract.validation import validate_alert
 from relay.contract.visibility import is_addressed_to
 from relay.contract.wire import encode_body
+from relay.core.events import PendingEvent, StoredAlert, WriteResult
+from relay.core.ports import Committer, EventSource, UnitDirectory
+from relay.core.principals import Principal
 from relay.core.ratelimit import RateLimiter
-from relay.metrics import RelayMetrics
-from relay.store.eventlog import find_alert
-from relay.store.pool import translate_errors
-from relay.store.units import Principal, known_unit_ids
-from relay.store.writer import EventWriter, PendingEvent, WriteResult
 
-__all__ = ["KnownUnits", "Publisher"]
-
-
-class KnownUnits:
-    """The unit ids a distribution may name; refreshed on ``relay_units`` notifications."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-        self.ids: frozenset[str] = frozenset()
-
-    async def refresh(self) -> None:
-        async with translate_errors("reading units"):
-            self.ids = await known_unit_ids(self._pool)
+__all__ = ["Publisher"]
 
 
 class Publisher:
     def __init__(
         self,
         *,
-        pool: asyncpg.Pool,
-        writer: EventWriter,
-        known_units: KnownUnits,
+        writer: Committer,
+        events: EventSource,
+        known_units: UnitDirectory,
         regions: Mapping[str, frozenset[str]],
         limiter: RateLimiter,
-        metrics: RelayMetrics,
+        on_committed: Callable[[str], None] = lambda kind: None,
     ) -> None:
-        self._pool = pool
         self._writer = writer
+        self._events = events
         self._known_units = known_units
         self._regions = regions
         self._limiter = limiter
-        self._metrics = metrics
+        self._on_committed = on_committed
 
     async def publish(self, principal: Principal, key: str, raw_alert: object) -> WriteResult:
         """Validate, check references, commit; the result is what the ack carries."""
@@ -82,7 +67,7 @@ class Publisher:
                                facts, None, body_json, body_msgpack)
         result = await self._writer.submit(pending)
         if not result.duplicate:
-            self._metrics.alerts_published.inc()
+            self._on_committed("alert")
         return result
 
     async def receipt(self, principal: Principal, frame: ReceiptFrame) -> WriteResult:
@@ -91,8 +76,7 @@ class Publisher:
         require(unit.unit_id, unit.roles, Action.SEND_RECEIPT)
         if not self._limiter.allow(unit.unit_id):
             raise RateLimited(f"unit {unit.unit_id} is sending too fast; retry shortly")
-        async with translate_errors("reading the alert"):
-            stored = await find_alert(self._pool, frame.alert_id)
+        stored = await self._events.find_alert(frame.alert_id)
         if stored is None:
             raise NotFound(f"no alert {frame.alert_id}", [Problem("alert_id", "no_such_alert")])
         if not is_addressed_to(principal.viewer, stored.facts.tlp, stored.facts.distribution,
@@ -108,7 +92,7 @@ class Publisher:
                                stored.origin_unit, at, None, frame.status, body_json, body_msgpack)
         result = await self._writer.submit(pending)
         if not result.duplicate:
-            self._metrics.receipts_published.inc()
+            self._on_committed("receipt")
         return result
 
     async def _validate(self, raw_alert: object) -> dict[str, Any]:
@@ -121,8 +105,7 @@ class Publisher:
         return validate_alert(raw_alert, known_units=self._known_units.ids, regions=self._regions)
 
     async def _check_reference(self, unit_id: str, alert_id: str, kind: str) -> None:
-        async with translate_errors("reading the referenced alert"):
-            stored = await find_alert(self._pool, alert_id)
+        stored: StoredAlert | None = await self._events.find_alert(alert_id)
         if stored is None:
             raise NotFound(f"no alert {alert_id} to reference",
                            [Problem("references", "no_such_alert")])

@@ -22,12 +22,12 @@ from relay.contract.times import rfc3339
 from relay.contract.validation import validate_alert
 from relay.contract.visibility import history_scope, may_read_delivery, may_read_receipt
 from relay.http.middleware import (
-    RUNTIME_KEY,
     is_storable,
     json_response,
     principal_of,
     require_role,
 )
+from relay.http.services import SERVICES
 from relay.store.history import (
     AlertRow,
     DeliveryRow,
@@ -42,7 +42,7 @@ __all__ = ["get_alert", "list_alerts", "publish_alert"]
 
 async def publish_alert(request: web.Request) -> web.Response:
     """POST /v1/alerts with Idempotency-Key: 201 new, 200 duplicate, 409 key reused."""
-    runtime = request.app[RUNTIME_KEY]
+    services = request.app[SERVICES]
     principal = principal_of(request)
     key = request.headers.get("Idempotency-Key", "")
     if not 1 <= len(key) <= 64:
@@ -55,7 +55,7 @@ async def publish_alert(request: web.Request) -> web.Response:
         raw = orjson.loads(await request.read())
     except orjson.JSONDecodeError:
         raise InvalidAlert("the body is not JSON", [Problem("alert", "not_json_object")]) from None
-    result = await runtime.publisher.publish(principal, key, raw)
+    result = await services.publisher.publish(principal, key, raw)
     if result.duplicate:
         await _check_same_alert(request, result.seq, raw)
     request["rows"] = 1
@@ -65,10 +65,10 @@ async def publish_alert(request: web.Request) -> web.Response:
 
 async def _check_same_alert(request: web.Request, seq: int, raw: object) -> None:
     """A duplicate key must carry the same alert; else 409 (a client bug to surface)."""
-    runtime = request.app[RUNTIME_KEY]
-    stored = orjson.loads(await alert_body_at(runtime.pool, seq))
+    services = request.app[SERVICES]
+    stored = orjson.loads(await alert_body_at(services.pool, seq))
     first = {k: v for k, v in stored.items() if k not in RELAY_FIELDS}
-    again = validate_alert(raw, known_units=runtime.known_units.ids, regions=runtime.config.regions)
+    again = validate_alert(raw, known_units=services.known_units.ids, regions=services.regions)
     if first != again:
         raise Conflict("this Idempotency-Key was used for a different alert",
                        [Problem("Idempotency-Key", "key_reused")])
@@ -76,11 +76,11 @@ async def _check_same_alert(request: web.Request, seq: int, raw: object) -> None
 
 async def list_alerts(request: web.Request) -> web.Response:
     """GET /v1/alerts: newest first, filtered, one page and the cursor of the next."""
-    runtime = request.app[RUNTIME_KEY]
+    services = request.app[SERVICES]
     principal = require_role(request, Action.READ_HISTORY)
     query = parse_history_query(request.query)
-    page, more = await history_page(runtime.pool, query, history_scope(principal.viewer),
-                                    runtime.config.regions)
+    page, more = await history_page(services.pool, query, history_scope(principal.viewer),
+                                    services.regions)
     request["rows"] = len(page)
     return json_response({"alerts": [_item(row) for row in page],
                           "next_cursor": encode_cursor(page[-1].seq) if more else None})
@@ -89,13 +89,13 @@ async def list_alerts(request: web.Request) -> web.Response:
 async def get_alert(request: web.Request) -> web.Response:
     """GET /v1/alerts/{alert_id}: the alert, its updates and cancellation, its receipts,
     and its deliveries, each as far as the caller may see them (404 if not the alert)."""
-    runtime = request.app[RUNTIME_KEY]
+    services = request.app[SERVICES]
     viewer = require_role(request, Action.READ_HISTORY).viewer
     alert_id = request.match_info["alert_id"]
     if not is_alert_id(alert_id):
         raise NotFound(f"no alert {alert_id[:40]}", [Problem("alert_id", "bad_alert_id")])
-    file = await read_alert_file(runtime.pool, alert_id, history_scope(viewer),
-                                 runtime.config.regions)
+    file = await read_alert_file(services.pool, alert_id, history_scope(viewer),
+                                 services.regions)
     if file is None:
         raise NotFound(f"no alert {alert_id} that this unit may see")
     origin = file.alert.origin_unit

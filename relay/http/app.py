@@ -13,12 +13,12 @@ from aiohttp import web
 
 from relay.http import alerts as http_alerts
 from relay.http import audit as http_audit
-from relay.http.middleware import RUNTIME_KEY, api_middleware, json_response
+from relay.http.middleware import api_middleware, json_response
 from relay.http.openapi import openapi_document
-from relay.runtime import Runtime
+from relay.http.services import SERVICES, HttpServices
 from relay.store.eventlog import read_head
 
-__all__ = ["MAX_BODY_BYTES", "RUNTIME_KEY", "build_http_app"]
+__all__ = ["MAX_BODY_BYTES", "build_http_app"]
 
 MAX_BODY_BYTES = 131_072  # an alert is at most 64 KiB encoded; its JSON may be larger
 
@@ -30,20 +30,20 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """The database answers (within two seconds)."""
-    runtime = request.app[RUNTIME_KEY]
+    services = request.app[SERVICES]
     try:
-        head = await asyncio.wait_for(read_head(runtime.pool), 2.0)
+        head = await asyncio.wait_for(read_head(services.pool), 2.0)
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
         return web.json_response(
             {"status": "unavailable", "reason": f"database unreachable ({type(exc).__name__})"},
             status=503,
         )
-    return web.json_response({"status": "ready", "head": head, "hub_head": runtime.hub.head})
+    return web.json_response({"status": "ready", "head": head, "hub_head": services.hub.head})
 
 
 async def metrics(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME_KEY]
-    return web.Response(body=runtime.metrics.render(),
+    services = request.app[SERVICES]
+    return web.Response(body=services.metrics.render(),
                         content_type="text/plain", charset="utf-8",
                         headers={"X-Content-Type-Options": "nosniff"})
 
@@ -52,9 +52,9 @@ async def openapi(request: web.Request) -> web.Response:
     return json_response(openapi_document(max_body_bytes=MAX_BODY_BYTES))
 
 
-def build_http_app(runtime: Runtime) -> web.Application:
+def build_http_app(services: HttpServices) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[api_middleware])
-    app[RUNTIME_KEY] = runtime
+    app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

@@ -20,11 +20,11 @@ from relay.contract.history_query import encode_cursor, parse_history_query, par
 from relay.contract.problems import Problem
 from relay.contract.roles import Action
 from relay.contract.times import rfc3339
-from relay.http.middleware import RUNTIME_KEY, json_response, require_role
+from relay.http.middleware import json_response, require_role
+from relay.http.services import SERVICES
 from relay.store.access_log import read_access_log
-from relay.store.chain import verify_chain
+from relay.store.chain import verify_stored_chain
 from relay.store.history import ExportRow, export_rows
-from relay.store.pool import translate_errors
 
 __all__ = ["CSV_COLUMNS", "access_log", "export", "verify"]
 
@@ -38,7 +38,7 @@ _FLUSH_BYTES = 256 * 1024
 
 async def export(request: web.Request) -> web.StreamResponse:
     """GET /v1/audit/export?format=ndjson|csv&<history filters>."""
-    runtime = request.app[RUNTIME_KEY]
+    services = request.app[SERVICES]
     require_role(request, Action.AUDIT)
     request["export"] = True
     fmt = request.query.get("format", "ndjson")
@@ -51,7 +51,7 @@ async def export(request: web.Request) -> web.StreamResponse:
         "Content-Disposition": f'attachment; filename="relay-export.{fmt}"',
     })
     rows = 0
-    async with export_rows(runtime.pool, query, runtime.config.regions) as stored:
+    async with export_rows(services.pool, query, services.regions) as stored:
         await response.prepare(request)
         buffer = bytearray(_csv_line(CSV_COLUMNS) if fmt == "csv" else b"")
         async for row in stored:
@@ -97,17 +97,16 @@ def _no_formula(text: str) -> str:
 
 async def verify(request: web.Request) -> web.Response:
     """GET /v1/audit/verify: recompute the chain."""
-    runtime = request.app[RUNTIME_KEY]
+    services = request.app[SERVICES]
     require_role(request, Action.AUDIT)
-    async with translate_errors("verifying the chain"), runtime.pool.acquire() as conn:
-        report = await verify_chain(conn)
+    report = await verify_stored_chain(services.pool)
     request["rows"] = report.events
     return json_response(report.as_dict())
 
 
 async def access_log(request: web.Request) -> web.Response:
     """GET /v1/audit/access-log?unit=&limit=&cursor=: newest first."""
-    runtime = request.app[RUNTIME_KEY]
+    services = request.app[SERVICES]
     require_role(request, Action.AUDIT)
     problems: list[Problem] = []
     unknown = set(request.query) - {"unit", "limit", "cursor"}
@@ -115,7 +114,7 @@ async def access_log(request: web.Request) -> web.Response:
     count, before = parse_page(request.query, problems)
     if problems:
         raise InvalidQuery("the query has problems", problems)
-    page, more = await read_access_log(runtime.pool, unit=request.query.get("unit"),
+    page, more = await read_access_log(services.pool, unit=request.query.get("unit"),
                                        before=before, limit=count)
     request["rows"] = len(page)
     entries = [{

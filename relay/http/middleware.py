@@ -27,12 +27,11 @@ from relay.contract.errors import (
 )
 from relay.contract.problems import Problem
 from relay.contract.roles import Action, allows, require
-from relay.runtime import Runtime
+from relay.core.principals import Principal
+from relay.http.services import SERVICES, HttpServices
 from relay.store.access_log import record_access, storable
-from relay.store.units import Principal, authenticate
 
 __all__ = [
-    "RUNTIME_KEY",
     "api_middleware",
     "error_response",
     "is_storable",
@@ -41,7 +40,6 @@ __all__ = [
     "require_role",
 ]
 
-RUNTIME_KEY = web.AppKey("runtime", Runtime)
 _PUBLIC = {"/healthz", "/readyz", "/metrics", "/v1/openapi.json"}
 _log = structlog.get_logger("relay.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -98,13 +96,13 @@ def require_role(request: web.Request, action: Action) -> Principal:
     return principal
 
 
-async def _authenticate(request: web.Request, runtime: Runtime) -> Principal:
+async def _authenticate(request: web.Request, services: HttpServices) -> Principal:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send Authorization: Bearer <token>")
     try:
-        principal = await authenticate(runtime.pool, token.strip())
+        principal = await services.authenticate(token.strip())
     except Exception as exc:
         raise Unavailable("the store is unavailable; retry later") from exc
     if principal is None:
@@ -117,10 +115,10 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     """Authenticate, translate errors, record auditors' requests."""
     if request.path in _PUBLIC:
         return await handler(request)
-    runtime = request.app[RUNTIME_KEY]
+    services = request.app[SERVICES]
     principal: Principal | None = None
     try:
-        principal = await _authenticate(request, runtime)
+        principal = await _authenticate(request, services)
         request["principal"] = principal
         _check_query(request)
         response = await handler(request)
@@ -136,19 +134,19 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         _log.error("request_failed", error=type(exc).__name__, path=request.path)
         response = error_response(Unavailable("the relay could not answer; retry later"))
     if response.status >= 400:
-        runtime.metrics.http_errors.labels(status=str(response.status)).inc()
+        services.metrics.http_errors.labels(status=str(response.status)).inc()
     if principal is not None and (allows(principal.unit.roles, Action.AUDIT) or request.get("export")):
-        recorded = await _record_access(runtime, principal, request, response.status)
+        recorded = await _record_access(services, principal, request, response.status)
         if not recorded and not response.prepared:
             # An auditor's request that cannot be recorded is not answered.
             return error_response(Unavailable("the access log is unavailable; retry later"))
     return response
 
 
-async def _record_access(runtime: Runtime, principal: Principal, request: web.Request,
+async def _record_access(services: HttpServices, principal: Principal, request: web.Request,
                          status: int) -> bool:
     try:
-        await record_access(runtime.pool, unit_id=principal.unit.unit_id, method=request.method,
+        await record_access(services.pool, unit_id=principal.unit.unit_id, method=request.method,
                             path=request.path, query=request.query, rows=request.get("rows"),
                             status=status)
     except Exception as exc:  # noqa: BLE001 - the caller decides what to answer

@@ -23,8 +23,16 @@ from asyncpg.pool import PoolConnectionProxy
 
 from relay.contract.facts import alert_facts
 from relay.store.eventlog import EVENT_COLUMNS, event_from_row
+from relay.store.pool import translate_errors
 
-__all__ = ["CHAIN_VERSION", "GENESIS", "ChainReport", "event_hash", "verify_chain"]
+__all__ = [
+    "CHAIN_VERSION",
+    "GENESIS",
+    "ChainReport",
+    "event_hash",
+    "verify_chain",
+    "verify_stored_chain",
+]
 
 Connection = asyncpg.Connection | PoolConnectionProxy
 GENESIS = bytes(32)
@@ -66,6 +74,12 @@ async def verify_chain(conn: Connection, *, page_size: int = _PAGE) -> ChainRepo
     """
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         return await _verify_snapshot(conn, page_size)
+
+
+async def verify_stored_chain(pool: asyncpg.Pool) -> ChainReport:
+    """:func:`verify_chain` on a connection of ``pool``; a failing store is ``unavailable``."""
+    async with translate_errors("verifying the chain"), pool.acquire() as conn:
+        return await verify_chain(conn)
 
 
 async def _verify_snapshot(conn: Connection, page_size: int) -> ChainReport:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import asyncpg
 
 from relay.contract.model import AlertFacts, Distribution
-from relay.core.events import Event
+from relay.core.events import Event, StoredAlert
+from relay.store.pool import translate_errors
 
-__all__ = ["EVENT_COLUMNS", "StoredAlert", "event_from_row", "fetch_events", "find_alert", "read_head"]
+__all__ = ["EVENT_COLUMNS", "EventReader", "event_from_row", "fetch_events", "find_alert", "read_head"]
 
 EVENT_COLUMNS = (
     "seq, kind, alert_id::text AS alert_id, origin_unit, author_unit, alert_kind, msg_type,"
@@ -71,14 +70,6 @@ async def read_head(conn: asyncpg.Connection | asyncpg.Pool) -> int:
     return int(value)
 
 
-@dataclass(frozen=True, slots=True)
-class StoredAlert:
-    alert_id: str
-    seq: int
-    origin_unit: str
-    facts: AlertFacts
-
-
 async def find_alert(conn: asyncpg.Connection | asyncpg.Pool, alert_id: str) -> StoredAlert | None:
     """The stored alert with this id, or None."""
     row = await conn.fetchrow(
@@ -90,3 +81,21 @@ async def find_alert(conn: asyncpg.Connection | asyncpg.Pool, alert_id: str) -> 
     facts = _facts(row)
     assert facts is not None
     return StoredAlert(row["alert_id"], row["seq"], row["origin_unit"], facts)
+
+
+class EventReader:
+    """The event log as the core reads it (:class:`relay.core.ports.EventSource`);
+    failures of the store become ``unavailable``."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def find_alert(self, alert_id: str) -> StoredAlert | None:
+        async with translate_errors("reading an alert"):
+            return await find_alert(self._pool, alert_id)
+
+    async def events_between(self, after: int, upto: int, limit: int) -> list[Event]:
+        return await fetch_events(self._pool, after, upto, limit)
+
+    async def head(self) -> int:
+        return await read_head(self._pool)

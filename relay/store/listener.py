@@ -31,7 +31,7 @@ class Listener:
         *,
         role: str,
         on_head: Callable[[int], None],
-        on_revoked_unit: Callable[[str], None],
+        on_revoked_unit: Callable[[str], object],
         on_unit_added: Callable[[], None],
     ) -> None:
         self._dsn = dsn

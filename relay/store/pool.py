@@ -6,6 +6,7 @@ nowhere else (shared/STYLE.md §6): a client is told to retry, and nothing it se
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -14,7 +15,7 @@ import asyncpg
 from relay.config import DatabaseConfig
 from relay.contract.errors import Unavailable
 
-__all__ = ["STORE_DOWN_ERRORS", "create_pool", "translate_errors"]
+__all__ = ["STORE_DOWN_ERRORS", "assume_role", "close_pool", "create_pool", "translate_errors"]
 
 STORE_DOWN_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -52,6 +53,15 @@ async def create_pool(dsn: str, config: DatabaseConfig) -> asyncpg.Pool:
         server_settings={"application_name": "relay"},
         init=init,
     )
+
+
+async def close_pool(pool: asyncpg.Pool, *, grace: float = 10.0) -> None:
+    """Close gracefully (each connection once released); after ``grace`` seconds, or if
+    the graceful close fails, terminate the connections."""
+    try:
+        await asyncio.wait_for(pool.close(), grace)
+    except STORE_DOWN_ERRORS:  # TimeoutError among them
+        pool.terminate()
 
 
 @contextlib.asynccontextmanager

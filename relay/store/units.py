@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 import asyncpg
 
 from relay.contract import reference
 from relay.contract.ids import is_unit_id
 from relay.contract.roles import ROLES
-from relay.contract.visibility import Viewer
+from relay.core.principals import Principal, Unit
+from relay.store.pool import translate_errors
 from relay.store.tokens import looks_like_token, new_token, token_digest
 
 __all__ = [
-    "Principal",
-    "Unit",
+    "KnownUnits",
     "UnitError",
     "add_unit",
     "authenticate",
@@ -31,29 +28,6 @@ __all__ = [
 
 class UnitError(Exception):
     """A unit command was refused; the message says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class Unit:
-    unit_id: str
-    country: str
-    airport: str | None
-    name: str
-    roles: frozenset[str]
-    created_at: datetime
-    revoked_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """An authenticated connection or request: the unit and the token it used."""
-
-    unit: Unit
-    token_id: int
-
-    @property
-    def viewer(self) -> Viewer:
-        return Viewer(self.unit.unit_id, self.unit.country, self.unit.roles)
 
 
 def check_new_unit(unit_id: str, country: str, airport: str | None, roles: list[str]) -> None:
@@ -168,3 +142,16 @@ async def known_unit_ids(conn: asyncpg.Connection | asyncpg.Pool) -> frozenset[s
     """Every unit id, revoked ones included (an alert may still name them)."""
     rows = await conn.fetch("SELECT unit_id FROM relay_units")
     return frozenset(row["unit_id"] for row in rows)
+
+
+class KnownUnits:
+    """The unit ids a distribution may name (:class:`relay.core.ports.UnitDirectory`);
+    refreshed on ``relay_units`` notifications."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self.ids: frozenset[str] = frozenset()
+
+    async def refresh(self) -> None:
+        async with translate_errors("reading units"):
+            self.ids = await known_unit_ids(self._pool)

@@ -18,11 +18,8 @@ nothing of it was stored, and the clients resend with the same ids.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -30,45 +27,13 @@ import orjson
 import structlog
 
 from relay.contract.errors import RateLimited, Unavailable
-from relay.contract.model import AlertFacts
-from relay.core.events import Event
+from relay.core.events import Event, PendingEvent, WriteResult
 from relay.store.pool import STORE_DOWN_ERRORS
 
-__all__ = ["EVENTS_CHANNEL", "EventWriter", "PendingEvent", "WriteResult"]
+__all__ = ["EVENTS_CHANNEL", "EventWriter"]
 
 EVENTS_CHANNEL = "relay_events"
 _log = structlog.get_logger("relay.writer")
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    seq: int
-    alert_id: str
-    duplicate: bool
-
-
-@dataclass(slots=True, eq=False)
-class PendingEvent:
-    """A validated event waiting for its seq. ``key`` is the client's frame id."""
-
-    unit_id: str
-    key: str
-    kind: str
-    alert_id: str
-    origin_unit: str
-    received_at: datetime
-    facts: AlertFacts | None
-    receipt_status: str | None
-    body_json: bytes
-    body_msgpack: bytes
-    future: asyncio.Future[WriteResult] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
-    queued_at: float = field(default_factory=time.perf_counter)
-
-    def event(self, seq: int) -> Event:
-        return Event(seq, self.kind, self.alert_id, self.origin_unit, self.unit_id,
-                     self.facts, self.body_json, self.body_msgpack)
 
 
 class EventWriter:

@@ -19,9 +19,7 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from relay.contract.wire import SUBPROTOCOLS, Encoding, choose_encoding
-from relay.runtime import Runtime
-from relay.store.units import authenticate
-from relay.stream.session import Session
+from relay.stream.session import Session, StreamServices
 
 __all__ = ["STREAM_PATH", "start_stream_server"]
 
@@ -41,13 +39,13 @@ def _plain(status: HTTPStatus, text: str, extra: dict[str, str] | None = None) -
     return Response(status.value, status.phrase, headers, f"{text}\n".encode())
 
 
-async def start_stream_server(runtime: Runtime) -> Server:
-    config = runtime.config.stream
+async def start_stream_server(services: StreamServices) -> Server:
+    config = services.config
 
     async def process_request(conn: ServerConnection, request: Request) -> Response | None:
         if request.path.split("?", 1)[0] != STREAM_PATH:
             return _plain(HTTPStatus.NOT_FOUND, f"the stream is at {STREAM_PATH}")
-        if runtime.shutting_down:
+        if services.connections.stopping:
             return _plain(HTTPStatus.SERVICE_UNAVAILABLE, "the relay is shutting down")
         header = request.headers.get("Authorization")
         if header is None:
@@ -56,7 +54,7 @@ async def start_stream_server(runtime: Runtime) -> Server:
         principal = None
         if scheme.lower() == "bearer" and token.strip():
             try:
-                principal = await authenticate(runtime.pool, token.strip())
+                principal = await services.authenticate(token.strip())
             except Exception as exc:  # noqa: BLE001 - the store is down
                 _log.warning("auth_lookup_failed", error=type(exc).__name__)
                 return _plain(HTTPStatus.SERVICE_UNAVAILABLE, "the store is unavailable; retry")
@@ -70,7 +68,7 @@ async def start_stream_server(runtime: Runtime) -> Server:
     async def handler(conn: ServerConnection) -> None:
         encoding: Encoding = choose_encoding(conn.subprotocol)
         principal = getattr(conn, "principal", None)
-        await Session(conn, runtime, encoding, principal).run()
+        await Session(conn, services, encoding, principal).run()
 
     ssl_context = None
     if config.tls_cert:

@@ -1,0 +1,33 @@
+"""Who is connected: a unit and the token it authenticated with (protocol.md "Words")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from relay.contract.visibility import Viewer
+
+__all__ = ["Principal", "Unit"]
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    unit_id: str
+    country: str
+    airport: str | None
+    name: str
+    roles: frozenset[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated connection or request: the unit and the token it used."""
+
+    unit: Unit
+    token_id: int
+
+    @property
+    def viewer(self) -> Viewer:
+        return Viewer(self.unit.unit_id, self.unit.country, self.unit.roles)
