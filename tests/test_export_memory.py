@@ -20,7 +20,7 @@ from relay.contract.times import rfc3339
 from relay.contract.validation import validate_alert
 from relay.contract.wire import encode_body
 from relay.core.events import PendingEvent
-from relay.store.writer import _APPEND, _columns
+from relay.store.writer import _APPEND, new_events
 from tests.alert_examples import seizure_alert
 from tests.support import create_unit, unique_unit
 
@@ -41,7 +41,7 @@ async def append_alerts(dsn: str, origin: str, count: int) -> None:
                 as_json, as_msgpack = encode_body(body)
                 batch.append(PendingEvent(origin, f"bulk-{n}", "alert", alert_id, origin, now, facts,
                                           None, as_json, as_msgpack, future=None))  # type: ignore[arg-type]
-            await conn.fetch(_APPEND, *_columns(batch))
+            await conn.fetch(_APPEND, new_events(batch))
     finally:
         await conn.close()
 

@@ -1,7 +1,7 @@
 """The tamper-evident chain of the event log: its canonical encoding and its verification.
 
 Each event's ``hash`` is SHA-256 over the previous event's hash and the event's canonical
-encoding ``relay-chain-v1`` (sql/004_chain_and_roles.sql, docs/audit.md)::
+encoding ``relay-chain-v1`` (sql/migrations/004_chain_and_roles.sql, docs/audit.md)::
 
     prev_hash (32 zero bytes before seq 1) || b"relay-chain-v1\\x00"
     || seq (8 bytes, big-endian) || kind (ASCII) || b"\\x00" || body_json
@@ -84,7 +84,7 @@ async def verify_stored_chain(pool: asyncpg.Pool) -> ChainReport:
 
 async def _verify_snapshot(conn: Connection, page_size: int) -> ChainReport:
     head_row = await conn.fetchrow("SELECT seq, hash FROM relay_head")
-    assert head_row is not None  # sql/001 inserts the one row; nothing deletes it
+    assert head_row is not None  # migration 001 inserts the one row; nothing deletes it
     head, head_hash = int(head_row["seq"]), bytes(head_row["hash"])
     prev, expected, checked = GENESIS, 1, 0
     while True:

@@ -56,8 +56,8 @@ async def open_database(config: Config, *, owner: bool, migrate: bool = True) ->
         except BaseException:
             await handle.close()
             raise
-        if applied:
-            _log.info("migrations_applied", versions=applied)
+        if applied.migrations or applied.functions:
+            _log.info("schema_applied", migrations=applied.migrations, functions=applied.functions)
     return handle
 
 

@@ -3,7 +3,7 @@
 The hub calls :meth:`DeliveryRecorder.record` once per alert with the units it wrote
 the alert to (live), and a replaying session once per alert it replays. Records wait in memory, grouped by (seq, second) with each unit once, and a
 background task writes them every ``interval`` seconds with one COPY into
-``relay_delivery_groups`` (sql/007): one row per alert and second, with its units as an
+``relay_delivery_groups`` (sql/migrations/007): one row per alert and second, with its units as an
 array, so the write grows with the alerts, not with alerts × recipients. The view
 ``relay_deliveries`` gives each unit's first delivery. The buffer is bounded: past
 ``max_pending`` records new ones are dropped and counted

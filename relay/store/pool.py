@@ -32,7 +32,7 @@ STORE_DOWN_ERRORS: tuple[type[BaseException], ...] = (
 
 
 async def assume_role(conn: asyncpg.Connection, role: str) -> None:
-    """Work as the least-privileged ``role`` (sql/004): it cannot alter or delete events."""
+    """Work as the least-privileged ``role`` (sql/migrations/004): it cannot alter or delete events."""
     if role:
         await conn.execute(f'SET ROLE "{role}"')  # role name checked by relay.config
 

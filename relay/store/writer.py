@@ -2,7 +2,7 @@
 
 Callers :meth:`EventWriter.submit` a :class:`PendingEvent` and await its result. The
 writer takes everything queued (up to ``max_batch``) and commits it in ONE statement, one
-round trip: ``relay_append()`` (its current version in sql/004), which
+round trip: ``relay_append()`` (sql/functions/relay_append.sql), which
 
 1. locks the ``relay_head`` row (serialises writers of every relay process, so seq
    follows commit order and has no gap);
@@ -23,14 +23,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
-import orjson
 import structlog
 
 from relay.contract.errors import RateLimited, Unavailable
 from relay.core.events import Event, PendingEvent, WriteResult
 from relay.store.pool import STORE_DOWN_ERRORS
 
-__all__ = ["EVENTS_CHANNEL", "EventWriter"]
+__all__ = ["EVENTS_CHANNEL", "EventWriter", "new_events"]
 
 EVENTS_CHANNEL = "relay_events"
 _log = structlog.get_logger("relay.writer")
@@ -132,26 +131,23 @@ class EventWriter:
             _log.error("after_commit_failed", error=type(exc).__name__)
 
     async def _commit(self, batch: list[PendingEvent]) -> tuple[list[WriteResult], list[Event]]:
-        columns = _columns(batch)
         async with self._pool.acquire() as conn:
-            rows = await conn.fetch(_APPEND, *columns)
+            rows = await conn.fetch(_APPEND, new_events(batch))
         results = [WriteResult(r["o_seq"], str(r["o_alert_id"]), r["o_duplicate"]) for r in rows]
         events = [p.event(r.seq) for p, r in zip(batch, results, strict=True) if not r.duplicate]
         return results, events
 
 
-_APPEND = (
-    "SELECT o_seq, o_alert_id, o_duplicate FROM relay_append("
-    + ", ".join(f"${n}" for n in range(1, 23)) + ")"
-)
+_APPEND = "SELECT o_seq, o_alert_id, o_duplicate FROM relay_append($1::relay_new_event[])"
 
 
-def _json_list(values: frozenset[str] | None) -> str | None:
-    return None if values is None else orjson.dumps(sorted(values)).decode()
+def _sorted(values: frozenset[str] | None) -> list[str]:
+    return sorted(values) if values is not None else []
 
 
-def _columns(batch: list[PendingEvent]) -> list[list[Any]]:
-    """The 22 parallel arrays relay_append() takes (its current version: sql/004_chain_and_roles.sql)."""
+def new_events(batch: list[PendingEvent]) -> list[tuple[Any, ...]]:
+    """The batch as relay_new_event values (sql/functions/relay_append.sql), in its field
+    order. A receipt has no facts: NULL columns, and empty lists as alerts without them."""
     rows = []
     for p in batch:
         f = p.facts
@@ -160,10 +156,10 @@ def _columns(batch: list[PendingEvent]) -> list[list[Any]]:
             p.unit_id, p.key, p.kind, uuid.UUID(p.alert_id), p.origin_unit, p.received_at,
             f.kind if f else None, f.msg_type if f else None, f.status if f else None,
             f.priority if f else None, f.tlp if f else None, d.all if d else None,
-            _json_list(d.units if d else None), _json_list(d.countries if d else None),
-            _json_list(d.regions if d else None), _json_list(f.airports if f else None),
-            _json_list(f.countries if f else None), _json_list(f.commodities if f else None),
+            _sorted(d.units if d else None), _sorted(d.countries if d else None),
+            _sorted(d.regions if d else None), _sorted(f.airports if f else None),
+            _sorted(f.countries if f else None), _sorted(f.commodities if f else None),
             uuid.UUID(f.references) if f and f.references else None,
             p.receipt_status, p.body_json, p.body_msgpack,
         ))
-    return [list(column) for column in zip(*rows, strict=True)]
+    return rows
