@@ -167,7 +167,6 @@ ENGLISH: Mapping[str, str | Callable[[Params], str]] = {
     "repeated": "must be given at most once",
     "bad_cursor": "is not a cursor this relay gave out",
     "key_reused": "already used for another alert by this unit",
-    "unknown_commodity": "must be a commodity of the alert model",
 }
 PROBLEM_CODES = frozenset(ENGLISH)
 
