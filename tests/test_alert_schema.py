@@ -4,6 +4,7 @@ accepts, and what it accepts validation refuses only for reasons JSON Schema can
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import jsonschema_rs
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from relay.contract.errors import InvalidAlert
 from relay.contract.fields import ALERT_FIELDS, RELAY_FIELDS
-from relay.contract.schema import ALERT_EXAMPLES, ALERT_SCHEMAS, BEYOND_SCHEMA, alert_json_schema
+from relay.contract.schema import ALERT_EXAMPLES, alert_json_schema, alert_schemas, beyond_schema
 from relay.contract.validation import validate_alert
 from tests.alert_examples import passenger_alert, seizure_alert
 from tests.test_validation import (
@@ -30,8 +31,24 @@ from tests.test_validation import (
 
 P = passenger_alert
 S = seizure_alert
-NEW = jsonschema_rs.validator_for(alert_json_schema(), validate_formats=True)
-STORED = jsonschema_rs.validator_for(alert_json_schema(stored=True), validate_formats=True)
+
+
+_VALIDATORS: dict[bool, Any] = {}
+
+
+@pytest.fixture(autouse=True)
+def published_schema() -> Iterator[None]:
+    """The published schema as validators, built afresh for each test (so that a mutation
+    run sees, in every test, the schema its mutant builds)."""
+    for stored in (False, True):
+        _VALIDATORS[stored] = jsonschema_rs.validator_for(alert_json_schema(stored=stored),
+                                                          validate_formats=True)
+    yield
+    _VALIDATORS.clear()
+
+
+def validator(*, stored: bool = False) -> Any:
+    return _VALIDATORS[stored]
 RELAY_ADDS = {"alert_id": "019ab2c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d", "origin_unit": "ML-BKO-JAITF",
               "received_at": "2026-11-23T08:00:01.204Z"}
 
@@ -48,9 +65,9 @@ def assert_schema_accepts(alert: Any) -> None:
     """The alert as sent fits NewAlert; as the relay stores it, Alert."""
     normal = accepted(alert)
     assert normal is not None, "relay.validation refuses it: not a valid alert"
-    assert [] == [f"{e.instance_path}: {e.message}" for e in NEW.iter_errors(alert)]
+    assert [] == [f"{e.instance_path}: {e.message}" for e in validator().iter_errors(alert)]
     stored = {**normal, **RELAY_ADDS}
-    assert [] == [f"{e.instance_path}: {e.message}" for e in STORED.iter_errors(stored)]
+    assert [] == [f"{e.instance_path}: {e.message}" for e in validator(stored=True).iter_errors(stored)]
 
 
 @pytest.mark.parametrize("alert", [
@@ -142,7 +159,8 @@ NEAR_VALID: dict[str, st.SearchStrategy[Any]] = {
 }
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.sampled_from([P, S]), st.data())
 def test_whatever_validation_accepts_the_schema_accepts(build, data):
     """Any value at any field of an example: if relay.validation takes it, so does the schema."""
@@ -165,7 +183,8 @@ def refusal_codes(alert: Any) -> set[str]:
     return set()
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.sampled_from([P, S]), st.data())
 def test_whatever_the_schema_accepts_validation_accepts_or_refuses_beyond_schema(build, data):
     """One to three fields of an example changed at random: when the published schema
@@ -180,8 +199,8 @@ def test_whatever_the_schema_accepts_validation_accepts_or_refuses_beyond_schema
             alert = edited(lambda alert=alert: alert, path, value)
         except (KeyError, IndexError, TypeError):  # the alert lacks the parent of that path
             continue
-    if NEW.is_valid(alert):
-        assert refusal_codes(alert) <= BEYOND_SCHEMA
+    if validator().is_valid(alert):
+        assert refusal_codes(alert) <= beyond_schema()
 
 
 @pytest.mark.parametrize(("alert", "code"), [
@@ -198,10 +217,10 @@ def test_whatever_the_schema_accepts_validation_accepts_or_refuses_beyond_schema
 ])
 def test_the_rules_beyond_the_schema_are_exactly_the_documented_ones(alert, code):
     """Each rule JSON Schema cannot say: the schema accepts the alert, validation refuses
-    it with that code, and the code is one of BEYOND_SCHEMA."""
-    assert NEW.is_valid(alert)
+    it with that code, and the code is one of beyond_schema()."""
+    assert validator().is_valid(alert)
     assert {code} == refusal_codes(alert)
-    assert code in BEYOND_SCHEMA
+    assert code in beyond_schema()
 
 
 @pytest.mark.parametrize("alert", [
@@ -222,12 +241,12 @@ def test_the_rules_beyond_the_schema_are_exactly_the_documented_ones(alert, code
 def test_the_schema_says_the_cross_field_rules(alert):
     """What alerts.md forbids across fields, and unknown fields, the schema refuses too."""
     assert accepted(alert) is None
-    assert not NEW.is_valid(alert)
+    assert not validator().is_valid(alert)
 
 
 def test_the_schema_names_exactly_the_fields_of_the_alert():
     """Each kind lists every client field; stored alerts add the relay's."""
     for kind in ("Passenger", "Seizure"):
-        assert ALERT_FIELDS | {"kind"} == set(ALERT_SCHEMAS[f"{kind}Alert"]["properties"])
+        assert ALERT_FIELDS | {"kind"} == set(alert_schemas()[f"{kind}Alert"]["properties"])
         assert ALERT_FIELDS | RELAY_FIELDS - {"seq"} == set(
-            ALERT_SCHEMAS[f"Stored{kind}Alert"]["properties"])
+            alert_schemas()[f"Stored{kind}Alert"]["properties"])

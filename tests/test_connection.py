@@ -10,6 +10,7 @@ from relay.contract.errors import BadFrame, Forbidden, InvalidFilter, UnknownTyp
 from relay.contract.frames import PublishFrame, ReceiptFrame, SubscribeFrame
 from relay.core.connection import Phase, StreamConnection
 from relay.core.principals import Principal, Unit
+from tests.test_events import event
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 ALERT_ID = "01234567-89ab-7def-8123-456789abcdef"
@@ -116,3 +117,30 @@ def test_a_closed_connection_reads_nothing_more():
                                            connection.subscription)
     with pytest.raises(BadFrame):
         connection.receive(publish(1))
+
+
+def test_a_subscription_is_made_for_the_unit_with_its_filter_regions_and_position():
+    """The subscription sees through the relay's regions, as the unit, from the hub's head."""
+    connection = StreamConnection(max_in_flight=1, regions={"G5-SAHEL": frozenset({"ML"})},
+                                  principal=principal("subscribe"))
+    request = connection.receive({"type": "subscribe", "id": "s", "filter": {"kinds": ["seizure"]}})
+    subscription = connection.subscribe(request, hub_head=17)
+    assert ("ML-BKO-JAITF", frozenset({"seizure"}), 17) == (
+        subscription.viewer.unit_id, subscription.filter.kinds, subscription.last_seq)
+    assert subscription.wants(event(regions=frozenset({"G5-SAHEL"})))
+
+
+def test_the_authenticated_principal_is_the_connections():
+    connection = StreamConnection(max_in_flight=1, regions={})
+    unit = principal("publish")
+    connection.authenticated(unit, head=0, now=NOW)
+    assert unit is connection.principal
+
+
+def test_slots_are_given_back_one_at_a_time():
+    connection = opened(max_in_flight=3)
+    for n in range(3):
+        connection.receive(publish(n))
+    connection.write_done()
+    connection.write_done()
+    assert (1, True) == (connection.in_flight, connection.reading)

@@ -137,3 +137,111 @@ async def test_an_event_at_or_below_a_subscribers_last_seq_is_not_written_to_it(
     subscriber.last_seq = 3
     hub.offer([store[2], store[3], store[4]])
     assert [4] == subscriber.seqs
+
+
+async def test_each_alert_is_recorded_once_with_all_its_recipients_and_counted():
+    """record_delivery(seq, units) once per alert, receipts not recorded; on_delivered
+    counts the frames written."""
+    recorded: list[tuple[int, set[str]]] = []
+    counted: list[int] = []
+
+    async def fetch(after: int, upto: int) -> list[Event]:
+        return []
+
+    hub = Hub(regions={}, fetch_range=fetch, send_buffer_bytes=1000,
+              on_delivered=counted.append,
+              record_delivery=lambda seq, units: recorded.append((seq, set(units))))
+    togo, brazil, togo_again = Recorder("TG"), Recorder("BR"), Recorder("TG")
+    togo_again.viewer = Viewer("TG-OTHER", "TG", frozenset({"subscribe"}))
+    for subscriber in (togo, brazil, togo_again):
+        hub.attach(subscriber)
+    receipt = Event(2, "receipt", "id-1", "TG-UNIT", "TG-UNIT", None, b"{}", b"\x80")
+    hub.offer([alert(1), receipt, alert(3, countries=frozenset({"BR"}))])
+    assert [(1, {"TG-UNIT", "TG-OTHER"}), (3, {"BR-UNIT"})] == recorded
+    assert [2, 1, 1] == counted
+
+
+async def test_a_subscriber_left_out_of_one_event_does_not_stop_its_dispatch_to_the_others():
+    """Skipped (seen already, not visible, filtered out, over its bound): the next
+    subscribers still receive the event."""
+    hub = make_hub({})
+    seen = Recorder()
+    hub.attach(seen)
+    seen.last_seq = 5
+    hidden, filtered, full = Recorder("BR"), Recorder(filter=Filter(kinds=frozenset({"passenger"}))), Recorder(buffered=1001)
+    last = Recorder()
+    for subscriber in (hidden, filtered, full, last):
+        hub.attach(subscriber)
+    hub.offer([alert(1)])
+    assert ([], [], [], True, [1]) == (seen.seqs, hidden.seqs, filtered.seqs, full.overflowed,
+                                       last.seqs)
+
+
+async def test_a_buffer_exactly_at_its_bound_still_receives():
+    """Over the bound (not at it) is a slow consumer."""
+    hub = make_hub({})
+    at_bound = Recorder(buffered=1000)
+    hub.attach(at_bound)
+    hub.offer([alert(1)])
+    assert ([1], False) == (at_bound.seqs, at_bound.overflowed)
+
+
+async def test_visibility_through_a_region_of_the_hubs_configuration():
+    """An alert to a region reaches a unit of a member country only."""
+    async def fetch(after: int, upto: int) -> list[Event]:
+        return []
+
+    hub = Hub(regions={"G5-SAHEL": frozenset({"ML", "NE"})}, fetch_range=fetch,
+              send_buffer_bytes=1000)
+    niger, togo = Recorder("NE"), Recorder("TG")
+    hub.attach(niger)
+    hub.attach(togo)
+    to_sahel = alert(1, countries=frozenset())
+    to_sahel.facts = AlertFacts(**{**{f: getattr(to_sahel.facts, f) for f in (
+        "kind", "msg_type", "status", "priority", "tlp", "airports", "countries", "commodities",
+        "references")}, "distribution": Distribution(regions=frozenset({"G5-SAHEL"}))})
+    hub.offer([to_sahel])
+    assert ([1], []) == (niger.seqs, togo.seqs)
+
+
+async def test_a_failing_read_of_a_gap_is_retried_and_nothing_is_lost_or_reordered():
+    """The store fails twice while the hub fills a gap: it retries with backoff, then
+    dispatches 1-3 in order."""
+    store = {s: alert(s) for s in range(1, 4)}
+    failures = [OSError("down"), OSError("still down")]
+
+    async def fetch(after: int, upto: int) -> list[Event]:
+        if failures:
+            raise failures.pop(0)
+        return [store[s] for s in range(after + 1, upto + 1)]
+
+    hub = Hub(regions={}, fetch_range=fetch, send_buffer_bytes=1000)
+    subscriber = Recorder()
+    hub.attach(subscriber)
+    hub.offer([store[3]])
+    async with asyncio.timeout(5):
+        while hub.head < 3:
+            await hub.wait_head_change(0.05)
+    await hub.stop()
+    assert ([1, 2, 3], []) == (subscriber.seqs, failures)
+
+
+async def test_an_announce_at_or_below_what_is_wanted_reads_nothing():
+    """A head already announced (or older) starts no read."""
+    reads: list[tuple[int, int]] = []
+
+    async def fetch(after: int, upto: int) -> list[Event]:
+        reads.append((after, upto))
+        return [alert(s) for s in range(after + 1, upto + 1)]
+
+    hub = Hub(regions={}, fetch_range=fetch, send_buffer_bytes=1000)
+    hub.start_at(4)
+    hub.announce(4)
+    hub.announce(2)
+    await asyncio.sleep(0.05)
+    hub.announce(5)
+    async with asyncio.timeout(5):
+        while hub.head < 5:
+            await hub.wait_head_change(0.05)
+    await hub.stop()
+    assert [(4, 5)] == reads

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from relay.contract.errors import BadFrame
 from relay.contract.filters import Filter
 from relay.contract.model import AlertFacts, Distribution
 from relay.contract.visibility import Viewer
@@ -228,13 +229,24 @@ def test_without_since_a_subscription_is_live_from_the_hubs_head():
 
 
 @pytest.mark.parametrize(("since", "hub", "committed", "refused"), [
-    (10, 10, 10, False), (11, 10, 11, False), (12, 10, 11, True), (0, 0, 0, False),
+    (10, 10, 10, False), (11, 10, 11, False), (11, 11, 10, False), (12, 10, 11, True),
+    (12, 11, 10, True), (0, 0, 0, False),
 ])
 def test_since_beyond_everything_committed_is_refused(since, hub, committed, refused):
-    """A cursor from another relay (or a reset database) is bad_frame, not a wait forever."""
+    """A cursor from another relay (or a reset database) is bad_frame naming the newest
+    head, not a wait forever."""
     if refused:
-        with pytest.raises(Exception, match="beyond") as error:
+        with pytest.raises(BadFrame) as error:
             check_since(since, hub, committed)
-        assert "beyond_head" == error.value.details[0].code
+        assert "since is beyond the newest event of this relay" == error.value.message
+        assert [("since", "beyond_head", {"head": 11})] == [
+            (p.field, p.code, dict(p.params)) for p in error.value.details]
     else:
         check_since(since, hub, committed)
+
+
+def test_a_live_subscription_takes_no_more_replay_steps():
+    subscription = Subscription(viewer=VIEWER, filter=Filter(), regions=REGIONS, since=None,
+                                hub_head=3)
+    with pytest.raises(RuntimeError, match="live already"):
+        subscription.replayed([], ReadRange(0, 3), complete=True)

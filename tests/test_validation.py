@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relay.contract.errors import InvalidAlert
+from relay.contract.fields import personal_fields
 from relay.contract.model import COMMODITIES, CONCEALMENTS, DETECTIONS
 from relay.contract.times import normalise_timestamp
 from relay.contract.validation import validate_alert
@@ -680,3 +681,45 @@ def test_ext_of_exactly_4096_bytes_is_accepted_and_4097_refused():
     assert ext_of_size(4096) == validate(seizure_alert(ext=ext_of_size(4096)))["ext"]
     assert [("ext", "is 4097 bytes encoded; it must be at most 4096")] == problems(
         seizure_alert(ext=ext_of_size(4097)))
+
+
+def test_the_personal_fields_of_the_table_are_those_of_the_protection_rules():
+    """protection.md "Personal fields": names, birth date, document number, seat, PNR
+    locator and bag tags of each subject; nothing else."""
+    assert ("subjects[].surname", "subjects[].given_names", "subjects[].birth_date",
+            "subjects[].document.number", "subjects[].seat", "subjects[].pnr_locator",
+            "subjects[].bag_tags") == personal_fields()
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"sent_at": "yesterday", "expires_at": "2020-01-01T00:00:00Z"}, [("sent_at", TIMESTAMP)]),
+    ({"sent_at": "2026-11-23T09:30:00Z", "expires_at": "soon"}, [("expires_at", TIMESTAMP)]),
+])
+def test_times_out_of_order_are_not_reported_when_one_of_them_is_already_wrong(changes, expected):
+    """A sent_at or expires_at that is not a timestamp is its own problem; no second one
+    about their order."""
+    assert expected == problems(seizure_alert(**changes))
+
+
+@pytest.mark.parametrize(("distribution", "expected"), [
+    ({"units": "FR-CDG-OFAST"}, [("distribution.units", "must be a list")]),
+    ({"units": [], "countries": "TG"}, [("distribution.countries", "must be a list")]),
+    ({"units": [], "countries": []}, [("distribution", NOBODY)]),
+    ({"units": [], "countries": ["TG"]}, []),
+])
+def test_a_malformed_distribution_list_is_one_problem_and_counts_as_naming_someone(
+        distribution, expected):
+    """A list that is not a list is reported once, without also "names nobody"; empty
+    lists name nobody; one country is enough."""
+    alert = seizure_alert(distribution=distribution)
+    if expected:
+        assert expected == problems(alert)
+    else:
+        assert distribution == validate(alert)["distribution"]
+
+
+def test_a_malformed_route_gets_no_problem_about_its_ends():
+    """A route that is not a list of at least two codes is reported as such, alone."""
+    assert [("flight.route", "must have at least 2 items")] == problems(
+        edited(P, "flight.route", ["ORY"]))
+    assert [("flight.route", "must be a list")] == problems(edited(P, "flight.route", "BKO-CDG"))

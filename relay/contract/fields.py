@@ -65,11 +65,11 @@ __all__ = [
     "MAX_EXT_BYTES",
     "MAX_INDICATORS",
     "MAX_ITEMS",
-    "PERSONAL_FIELDS",
     "RECORDS",
     "RELAY_FIELDS",
     "DistributionSpec",
     "SeizureUnit",
+    "personal_fields",
 ]
 
 MAX_ALERT_BYTES: Final = 65_536  # alerts.md: "An encoded alert is at most 64 KiB"
@@ -320,17 +320,17 @@ ALERT_FIELDS: Final = ALERT.names
 RECORDS: Final = (_FLIGHT, _DOCUMENT, _SUBJECT, _SEIZED_ITEM, _GRADING)
 
 
-def _personal_paths(record: Record, prefix: str) -> list[str]:
-    paths = []
+def personal_fields(record: Record = ALERT, prefix: str = "") -> tuple[str, ...]:
+    """protection.md "Personal fields", as paths of the table: ``subjects[].surname``,
+    ``subjects[].document.number``... (``[]``: each item of a list)."""
+    paths: list[str] = []
     for spec_field in record.fields:
         path = f"{prefix}{spec_field.name}"
-        spec = spec_field.spec.item if isinstance(spec_field.spec, ListOf) else spec_field.spec
+        spec = spec_field.spec
+        if isinstance(spec, ListOf):
+            spec, path = spec.item, f"{path}[]"
         if spec_field.personal:
-            paths.append(path)
+            paths.append(path.removesuffix("[]") if not isinstance(spec, Record) else path)
         if isinstance(spec, Record):
-            paths += _personal_paths(spec, f"{path}[].")
-    return paths
-
-
-PERSONAL_FIELDS: Final = tuple(_personal_paths(ALERT, ""))
-"""protection.md "Personal fields", as paths: ``subjects[].surname`` ..."""
+            paths += personal_fields(spec, f"{path}.")
+    return tuple(paths)

@@ -6,7 +6,6 @@ not narrowed by a filter: a unit that may see a receipt receives it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,31 +53,23 @@ class Filter:
 MATCH_ALL = Filter()
 
 
-def _enum_list(allowed: tuple[str, ...]) -> Callable[[str, str], Problem | None]:
-    def check(path: str, item: str) -> Problem | None:
-        if item in allowed:
-            return None
-        return Problem(path, "not_one_of", {"allowed": list(allowed), "value": item[:200]})
-    return check
+def _check_item(key: str, path: str, item: str) -> Problem | None:
+    """The problem of one item of the list ``key`` of a filter, if any."""
+    if key == "airports":
+        return None if reference.is_airport(item) else Problem(
+            path, "unknown_airport", {"value": item[:200]})
+    if key == "countries":
+        return None if reference.is_country(item) else Problem(
+            path, "bad_country", {"value": item[:200]})
+    allowed = _CHOICES[key]
+    if item in allowed:
+        return None
+    return Problem(path, "not_one_of", {"allowed": list(allowed), "value": item[:200]})
 
 
-def _airport(path: str, item: str) -> Problem | None:
-    return None if reference.is_airport(item) else Problem(path, "unknown_airport",
-                                                           {"value": item[:200]})
-
-
-def _country(path: str, item: str) -> Problem | None:
-    return None if reference.is_country(item) else Problem(path, "bad_country",
-                                                           {"value": item[:200]})
-
-
-_LIST_KEYS: dict[str, Callable[[str, str], Problem | None]] = {
-    "kinds": _enum_list(KINDS),
-    "airports": _airport,
-    "countries": _country,
-    "commodities": _enum_list(COMMODITIES),
-    "statuses": _enum_list(STATUSES),
-}
+_CHOICES: dict[str, tuple[str, ...]] = {"kinds": KINDS, "commodities": COMMODITIES,
+                                        "statuses": STATUSES}
+_LIST_KEYS = ("kinds", "airports", "countries", "commodities", "statuses")
 
 
 def parse_filter(raw: object) -> Filter:
@@ -101,7 +92,7 @@ def parse_filter(raw: object) -> Filter:
             else:
                 problems.append(Problem(path, "not_one_of", {"allowed": list(PRIORITIES)}))
         elif key in _LIST_KEYS:
-            values[key] = _parse_list(path, value, _LIST_KEYS[key], problems)
+            values[key] = _parse_list(key, path, value, problems)
         else:
             problems.append(Problem(path, "unknown_filter_key"))
     if problems:
@@ -109,15 +100,13 @@ def parse_filter(raw: object) -> Filter:
     return Filter(**values)
 
 
-def _parse_list(
-    path: str, value: object, check: Callable[[str, str], Problem | None], problems: list[Problem]
-) -> frozenset[str]:
+def _parse_list(key: str, path: str, value: object, problems: list[Problem]) -> frozenset[str]:
     if not isinstance(value, list):
         problems.append(Problem(path, "not_a_list"))
         return frozenset()
     for index, item in enumerate(value):
         inner = f"{path}[{index}]"
-        problem = check(inner, item) if isinstance(item, str) else Problem(inner, "not_a_string")
+        problem = _check_item(key, inner, item) if isinstance(item, str) else Problem(inner, "not_a_string")
         if problem:
             problems.append(problem)
     return frozenset(item for item in value if isinstance(item, str))

@@ -6,12 +6,12 @@ Generated from the field table of :mod:`relay.contract.fields`, the same table t
 JSON Schema beside its check. tests/test_alert_schema.py holds the two renderings together
 in both directions: whatever validation accepts, the schema accepts; whatever the schema
 accepts, validation accepts, or refuses only with a problem that JSON Schema cannot say
-(:data:`BEYOND_SCHEMA`: units, regions and airports the relay knows, sizes measured
+(:func:`beyond_schema`: units, regions and airports the relay knows, sizes measured
 encoded, a summary of only whitespace, ``expires_at`` after ``sent_at``, route ends, birth
 dates in the future, language subtags in the IANA registry, and inside the free ``ext``:
 string keys, NUL characters and values MessagePack cannot encode).
 
-:data:`ALERT_SCHEMAS` holds the named schemas that the OpenAPI document puts under
+:func:`alert_schemas` gives the named schemas that the OpenAPI document puts under
 ``components/schemas``: ``NewAlert`` (what a client publishes: a ``PassengerAlert`` or a
 ``SeizureAlert``, told apart by ``kind``), ``Alert`` (a stored alert, with the relay's
 ``alert_id``, ``origin_unit`` and ``received_at``) and the parts they share;
@@ -28,32 +28,36 @@ from relay.contract.ids import ALERT_ID_PATTERN
 from relay.contract.model import KINDS
 from relay.contract.specs import UNIT_ID_SCHEMA, ref
 
-__all__ = ["ALERT_EXAMPLES", "ALERT_SCHEMAS", "BEYOND_SCHEMA", "alert_json_schema", "ref"]
+__all__ = ["ALERT_EXAMPLES", "alert_json_schema", "alert_schemas", "beyond_schema", "ref"]
 
-BEYOND_SCHEMA: Final = ALERT.beyond_schema | {"not_after", "route_end", "too_large", "cannot_encode"}
-"""The problem codes validation may give an alert that the schema accepts."""
 
-_PARTS: dict[str, Any] = {
-    "Timestamp": {
-        "type": "string", "format": "date-time",
-        "description": "RFC 3339 with a time offset (Z or ±hh:mm); the relay stores and "
-                       "answers it in UTC with Z. Leap seconds (:60) are refused.",
-        "examples": ["2026-11-23T08:00:00Z"],
-    },
-    "Date": {"type": "string", "format": "date", "description": "YYYY-MM-DD",
-             "examples": ["2026-11-23"]},
-    "AirportCode": {"type": "string", "pattern": "^[A-Z]{3}$",
-                    "description": "IATA airport code, one the relay's airport list knows",
-                    "examples": ["CDG"]},
-    "CountryCode": {"type": "string", "enum": list(reference.country_codes()),
-                    "description": "ISO 3166-1 alpha-2 country code, upper case"},
-    "UnitId": UNIT_ID_SCHEMA,
-    "AlertId": {"type": "string", "pattern": ALERT_ID_PATTERN.pattern,
-                "description": "An alert_id given by the relay: a UUIDv7 in lower-case hex",
-                "examples": ["019ab2c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d"]},
-    "Distribution": DistributionSpec.definition(),
-    **{record.component: record.definition() for record in RECORDS},
-}
+def beyond_schema() -> frozenset[str]:
+    """The problem codes validation may give an alert that the schema accepts."""
+    return ALERT.beyond_schema | {"not_after", "route_end", "too_large", "cannot_encode"}
+
+
+def _parts() -> dict[str, Any]:
+    return {
+        "Timestamp": {
+            "type": "string", "format": "date-time",
+            "description": "RFC 3339 with a time offset (Z or ±hh:mm); the relay stores and "
+                           "answers it in UTC with Z. Leap seconds (:60) are refused.",
+            "examples": ["2026-11-23T08:00:00Z"],
+        },
+        "Date": {"type": "string", "format": "date", "description": "YYYY-MM-DD",
+                 "examples": ["2026-11-23"]},
+        "AirportCode": {"type": "string", "pattern": "^[A-Z]{3}$",
+                        "description": "IATA airport code, one the relay's airport list knows",
+                        "examples": ["CDG"]},
+        "CountryCode": {"type": "string", "enum": list(reference.country_codes()),
+                        "description": "ISO 3166-1 alpha-2 country code, upper case"},
+        "UnitId": UNIT_ID_SCHEMA,
+        "AlertId": {"type": "string", "pattern": ALERT_ID_PATTERN.pattern,
+                    "description": "An alert_id given by the relay: a UUIDv7 in lower-case hex",
+                    "examples": ["019ab2c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d"]},
+        "Distribution": DistributionSpec.definition(),
+        **{record.component: record.definition() for record in RECORDS},
+    }
 
 _RELAY: dict[str, Any] = {
     "alert_id": {**ref("AlertId"), "readOnly": True},
@@ -85,15 +89,18 @@ def _one_of_kinds(prefix: str, description: str) -> dict[str, Any]:
     }
 
 
-ALERT_SCHEMAS: Final[dict[str, Any]] = {
-    **_PARTS,
-    "PassengerAlert": _alert("passenger", stored=False),
-    "SeizureAlert": _alert("seizure", stored=False),
-    "NewAlert": _one_of_kinds("", "An alert as a client publishes it (alerts.md)"),
-    "StoredPassengerAlert": _alert("passenger", stored=True),
-    "StoredSeizureAlert": _alert("seizure", stored=True),
-    "Alert": _one_of_kinds("Stored", "An alert as the relay stores and answers it"),
-}
+def alert_schemas() -> dict[str, Any]:
+    """The named schemas (the OpenAPI document's components), built from the table at
+    each call: a few milliseconds, once per request for the document."""
+    return {
+        **_parts(),
+        "PassengerAlert": _alert("passenger", stored=False),
+        "SeizureAlert": _alert("seizure", stored=False),
+        "NewAlert": _one_of_kinds("", "An alert as a client publishes it (alerts.md)"),
+        "StoredPassengerAlert": _alert("passenger", stored=True),
+        "StoredSeizureAlert": _alert("seizure", stored=True),
+        "Alert": _one_of_kinds("Stored", "An alert as the relay stores and answers it"),
+    }
 
 
 # Valid alerts for the document's readers (and for schemathesis, which publishes them).
@@ -133,5 +140,5 @@ def alert_json_schema(*, stored: bool = False) -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         **ref("Alert" if stored else "NewAlert"),
-        "components": {"schemas": ALERT_SCHEMAS},
+        "components": {"schemas": alert_schemas()},
     }

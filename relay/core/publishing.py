@@ -99,7 +99,7 @@ class Publisher:
         try:
             return validate_alert(raw_alert, known_units=self._known_units.ids, regions=self._regions)
         except InvalidAlert as first:
-            if not any(p.problem.startswith("unknown unit") for p in first.details):
+            if not any(p.code == "unknown_unit" for p in first.details):
                 raise
         await self._known_units.refresh()
         return validate_alert(raw_alert, known_units=self._known_units.ids, regions=self._regions)

@@ -18,7 +18,7 @@ from relay.contract.fields import MAX_ALERT_BYTES
 from relay.contract.history_query import DEFAULT_LIMIT, MAX_LIMIT
 from relay.contract.model import COMMODITIES, KINDS, RECEIPT_STATUSES
 from relay.contract.problems import PROBLEM_CODES
-from relay.contract.schema import ALERT_EXAMPLES, ALERT_SCHEMAS, ref
+from relay.contract.schema import ALERT_EXAMPLES, alert_schemas, ref
 
 __all__ = ["openapi_document"]
 
@@ -96,7 +96,6 @@ _NEXT_CURSOR = {"type": ["string", "null"],
                 "description": "Pass it as cursor for the next page; null on the last page"}
 
 _SCHEMAS: dict[str, Any] = {
-    **ALERT_SCHEMAS,
     "Error": {
         "type": "object", "required": ["type", "code", "message", "details"],
         "description": "The error object of the stream, without id",
@@ -332,7 +331,7 @@ def openapi_document(*, max_body_bytes: int) -> dict[str, Any]:
         "tags": [{"name": "alerts"}, {"name": "audit", "description": "Role audit"},
                  {"name": "operations", "description": "No token"}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                       "schemas": _SCHEMAS, "responses": _responses(max_body_bytes),
+                       "schemas": {**alert_schemas(), **_SCHEMAS}, "responses": _responses(max_body_bytes),
                        "headers": _HEADERS},
         "paths": {**_alert_paths(), **_audit_paths(), **_public_paths()},
     }

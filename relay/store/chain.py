@@ -22,6 +22,7 @@ import orjson
 from asyncpg.pool import PoolConnectionProxy
 
 from relay.contract.facts import alert_facts
+from relay.contract.fields import RELAY_FIELDS
 from relay.store.eventlog import EVENT_COLUMNS, event_from_row
 from relay.store.pool import translate_errors
 
@@ -142,7 +143,7 @@ def _columns_mismatch(row: asyncpg.Record) -> str | None:
         return None
     if body.get("origin_unit") != event.origin_unit or event.author_unit != event.origin_unit:
         return "origin_unit"
-    client_fields = {k: v for k, v in body.items() if k not in ("alert_id", "origin_unit", "received_at")}
+    client_fields = {k: v for k, v in body.items() if k not in RELAY_FIELDS}
     if alert_facts(client_fields) != event.facts:
         return "distribution, TLP or filter facts"
     return None
