@@ -121,11 +121,12 @@ def test_a_closed_connection_reads_nothing_more():
 
 def test_a_subscription_is_made_for_the_unit_with_its_filter_regions_and_position():
     """The subscription sees through the relay's regions, as the unit, from the hub's head."""
-    connection = StreamConnection(max_in_flight=1, regions={"G5-SAHEL": frozenset({"ML"})},
-                                  principal=principal("subscribe"))
+    partner = Principal(Unit("NE-NIM-DOUANE", "NE", None, "", frozenset({"subscribe"}), NOW, None), 3)
+    connection = StreamConnection(max_in_flight=1, regions={"G5-SAHEL": frozenset({"NE"})},
+                                  principal=partner)
     request = connection.receive({"type": "subscribe", "id": "s", "filter": {"kinds": ["seizure"]}})
     subscription = connection.subscribe(request, hub_head=17)
-    assert ("ML-BKO-JAITF", frozenset({"seizure"}), 17) == (
+    assert ("NE-NIM-DOUANE", frozenset({"seizure"}), 17) == (
         subscription.viewer.unit_id, subscription.filter.kinds, subscription.last_seq)
     assert subscription.wants(event(regions=frozenset({"G5-SAHEL"})))
 

@@ -50,6 +50,17 @@ async def new_database(pg_server: Any) -> str:
     return database_url(pg_server, name)
 
 
+async def migrated_database(pg_server: Any) -> str:
+    """A new database with the current schema."""
+    dsn = await new_database(pg_server)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await apply_migrations(conn, discover_migrations())
+    finally:
+        await conn.close()
+    return dsn
+
+
 async def apply_legacy(conn: asyncpg.Connection) -> None:
     """The earlier release's runner: each numbered file once, recorded, no functions."""
     await conn.execute("CREATE TABLE IF NOT EXISTS relay_schema_migrations (version integer"
@@ -162,12 +173,7 @@ async def test_a_legacy_database_upgrades_to_the_schema_of_a_fresh_one(pg_server
         applied = await apply_migrations(conn, discover_migrations())
     finally:
         await conn.close()
-    fresh = await new_database(pg_server)
-    conn = await asyncpg.connect(fresh)
-    try:
-        await apply_migrations(conn, discover_migrations())
-    finally:
-        await conn.close()
+    fresh = await migrated_database(pg_server)
     assert ([], ["relay_append"]) == (applied.migrations, applied.functions)
     assert await schema_of(fresh) == await schema_of(legacy)
 
@@ -212,12 +218,7 @@ async def test_the_current_function_stores_exactly_the_rows_the_old_one_stored(p
         await legacy_append(conn, batch)
     finally:
         await conn.close()
-    fresh = await new_database(pg_server)
-    conn = await asyncpg.connect(fresh)
-    try:
-        await apply_migrations(conn, discover_migrations())
-    finally:
-        await conn.close()
+    fresh = await migrated_database(pg_server)
     await current_append(fresh, [pending("k1", ALERT_ID), batch[1]])
     assert await events_of(legacy) == await events_of(fresh)
 

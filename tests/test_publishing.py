@@ -60,18 +60,19 @@ class Store:
         self.ids = frozenset(self.registered)
 
     def store(self, alert_id: str, raw: dict[str, Any], origin: str = "ML-BKO-JAITF") -> None:
-        facts = alert_facts(validate_alert(raw, known_units=self.registered, regions={}))
+        facts = alert_facts(validate_alert(raw, known_units=self.registered, regions=REGIONS))
         self.alerts[alert_id] = StoredAlert(alert_id, 1, origin, facts)
 
 
 def publisher(store: Store, *, rate: float = 1000.0, burst: int = 1000,
               committed: list[str] | None = None) -> Publisher:
-    return Publisher(writer=store, events=store, known_units=store, regions={},
+    return Publisher(writer=store, events=store, known_units=store, regions=REGIONS,
                      limiter=RateLimiter(rate, burst, clock=lambda: 0.0),
                      on_committed=(committed if committed is not None else []).append)
 
 
 UNITS = {"MA-CMN-BNPJ", "FR-CDG-OFAST"}
+REGIONS = {"MAGHREB": frozenset({"MA", "DZ", "TN"})}
 
 
 async def test_a_publish_hands_the_writer_the_alert_with_the_relays_fields():
@@ -219,3 +220,40 @@ async def test_receipts_are_rate_limited_like_publishes():
     await relay.receipt(partner, ReceiptFrame("r1", ALERT, "received", None))
     with pytest.raises(RateLimited):
         await relay.receipt(partner, ReceiptFrame("r2", ALERT, "received", None))
+
+
+async def test_a_receipt_from_a_unit_reached_through_a_region_is_accepted():
+    """An alert to the MAGHREB region may be answered by a unit in Algeria, and the
+    refusal of a stranger names it."""
+    store = Store(UNITS)
+    store.store(ALERT, seizure_alert(distribution={"regions": ["MAGHREB"]}))
+    await publisher(store).receipt(principal("DZ-ALG-DOUANE", "DZ"),
+                                   ReceiptFrame("r", ALERT, "received", None))
+    with pytest.raises(Forbidden, match="was not distributed to SN-DSS-DOUANE"):
+        await publisher(store).receipt(principal("SN-DSS-DOUANE", "SN"),
+                                       ReceiptFrame("r2", ALERT, "received", None))
+    assert ["DZ-ALG-DOUANE"] == [p.unit_id for p in store.submitted]
+
+
+async def test_refusals_name_the_unit_and_the_reason():
+    """The messages of forbidden and rate-limited refusals name the unit."""
+    store = Store(UNITS)
+    with pytest.raises(Forbidden, match="unit SN-DSS-DOUANE may not publish alerts"):
+        await publisher(store).publish(principal("SN-DSS-DOUANE", "SN", ("subscribe",)), "k", {})
+    relay = publisher(store, rate=1.0, burst=0)
+    with pytest.raises(RateLimited, match="unit ML-BKO-JAITF is publishing too fast"):
+        await relay.publish(principal(), "k", passenger_alert())
+
+
+async def test_a_receipt_carries_its_commit_time_and_both_bodies():
+    """The receipt's "at" is the relay's clock (UTC, milliseconds) and its MessagePack
+    body is the same map as its JSON body."""
+    import msgpack
+
+    store = Store(UNITS)
+    store.store(ALERT, passenger_alert())
+    await publisher(store).receipt(principal("MA-CMN-BNPJ", "MA"), ReceiptFrame("r", ALERT, "received", None))
+    [pending] = store.submitted
+    body = orjson.loads(pending.body_json)
+    assert body == msgpack.unpackb(pending.body_msgpack)
+    assert body["at"] == pending.received_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
