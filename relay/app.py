@@ -15,32 +15,33 @@ database if this process started it. Nothing else in the relay holds a service g
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import resource
 import time
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
 import structlog
-from aiohttp import web
 
 from relay.config import Config
 from relay.contract import reference
 from relay.core.connections import Connections, watch_revocations
 from relay.core.events import PendingEvent
 from relay.core.hub import Hub
-from relay.core.principals import Principal
 from relay.core.publishing import Publisher
 from relay.core.ratelimit import RateLimiter
-from relay.http.app import build_http_app
+from relay.http.app import start_http_server
 from relay.http.services import HttpServices
 from relay.lifecycle import Lifecycle
+from relay.logs import install_loop_error_handler
 from relay.metrics import RelayMetrics
 from relay.store.database import open_database
 from relay.store.deliveries import DeliveryRecorder
-from relay.store.eventlog import EventReader, fetch_events, read_head
 from relay.store.listener import Listener
-from relay.store.pool import close_pool, create_pool
-from relay.store.units import KnownUnits, authenticate, revoked_token_ids
+from relay.store.pool import create_pools
+from relay.store.storage import Storage
+from relay.store.units import KnownUnits
 from relay.store.writer import EventWriter
 from relay.stream.server import start_stream_server
 from relay.stream.session import StreamServices
@@ -62,25 +63,28 @@ async def run_relay(config: Config, stop: asyncio.Event) -> None:
 
 
 async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle) -> None:
+    _raise_file_limit(config)
     database = await open_database(config, owner=True)
     lifecycle.on_stop("embedded database", database.close)
-    pool = await create_pool(database.dsn, config.database)
-    lifecycle.on_stop("database pool", lambda: close_pool(pool), timeout=15)
+    pools = await create_pools(database.dsn, config.database)
+    lifecycle.on_stop("database pools", pools.close, timeout=15)
+    storage = Storage(pools, deadline=config.database.deadline)
 
     metrics = RelayMetrics()
-    deliveries = DeliveryRecorder(pool, on_dropped=metrics.delivery_records_dropped.inc)
+    install_loop_error_handler(asyncio.get_running_loop(), metrics.accept_errors.inc)
+    deliveries = DeliveryRecorder(pools.reads, on_dropped=metrics.delivery_records_dropped.inc)
     lifecycle.on_stop("delivery records", deliveries.flush, timeout=10)
     hub = Hub(
         regions=config.regions,
-        fetch_range=lambda after, upto: fetch_events(pool, after, upto, _FANOUT_PAGE),
+        fetch_range=lambda after, upto: storage.events_between(after, upto, _FANOUT_PAGE),
         send_buffer_bytes=config.stream.send_buffer_bytes,
         on_delivered=metrics.deliveries.inc,
         record_delivery=deliveries.record,
     )
-    hub.start_at(await read_head(pool))
+    hub.start_at(await storage.head())
     lifecycle.on_stop("hub", hub.stop)
 
-    known_units = KnownUnits(pool)
+    known_units = KnownUnits(pools.writes)
     await known_units.refresh()
     connections = Connections()
     tasks = _BackgroundTasks(stop)
@@ -90,7 +94,7 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle) -> N
                         on_unit_added=lambda: tasks.spawn_quiet(known_units.refresh()))
     tasks.spawn("relay-listener", listener.run())
     tasks.spawn("relay-revocations", watch_revocations(
-        connections, revoked_among=lambda ids: revoked_token_ids(pool, ids),
+        connections, revoked_among=storage.revoked_among,
         interval=config.limits.revocation_check_seconds))
     tasks.spawn("relay-deliveries", deliveries.run())
 
@@ -100,24 +104,22 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle) -> N
         for pending in batch:
             metrics.commit_latency.observe(now - pending.queued_at)
 
-    writer = EventWriter(pool, on_committed=hub.offer, on_batch=observe, on_crash=stop.set,
-                         max_batch=config.limits.max_batch)
+    writer = EventWriter(pools.writes, on_committed=hub.offer, on_batch=observe,
+                         on_crash=stop.set, max_batch=config.limits.max_batch,
+                         commit_deadline=config.database.deadline)
     writer.start()
     publisher = Publisher(
-        writer=writer, events=EventReader(pool), known_units=known_units,
-        regions=config.regions,
+        writer=writer, events=storage, known_units=known_units, regions=config.regions,
         limiter=RateLimiter(config.limits.publish_per_second, config.limits.publish_burst),
         on_committed=lambda kind: (metrics.alerts_published if kind == "alert"
                                    else metrics.receipts_published).inc(),
     )
 
-    async def authenticate_token(token: str) -> Principal | None:
-        return await authenticate(pool, token)
-
     ws_server = await start_stream_server(StreamServices(
-        config=config.stream, regions=config.regions, hub=hub, events=EventReader(pool),
+        config=config.stream, regions=config.regions, hub=hub, storage=storage,
         publisher=publisher, connections=connections, metrics=metrics,
-        authenticate=authenticate_token, record_delivery=hub.record_delivery))
+        record_delivery=hub.record_delivery,
+        replay_slots=asyncio.Semaphore(config.stream.max_replays)))
 
     async def close_stream_connections() -> None:
         ws_server.close()  # every connection gets 1001 (going away)
@@ -128,21 +130,36 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle) -> N
 
     lifecycle.on_stop("stream connections", close_stream_connections)
 
-    runner = web.AppRunner(build_http_app(HttpServices(
-        pool=pool, regions=config.regions, publisher=publisher, known_units=known_units,
-        hub=hub, metrics=metrics, authenticate=authenticate_token)), access_log=None)
-    await runner.setup()
-    lifecycle.on_stop("http server", runner.cleanup, timeout=15)
-    await web.TCPSite(runner, config.http.host, config.http.port).start()
+    http = await start_http_server(config.http, HttpServices(
+        config=config.http, storage=storage, regions=config.regions, publisher=publisher,
+        known_units=known_units, hub=hub, connections=connections, metrics=metrics))
+    lifecycle.on_stop("http server", http.stop, timeout=15)
     lifecycle.on_stop("commits in flight", writer.drain_and_stop)
 
     async def stop_accepting() -> None:
         connections.stopping = True  # new publishes and handshakes: unavailable / 503
         ws_server.server.close()
+        http.stop_accepting()
 
     lifecycle.on_stop("new connections", stop_accepting)
     _log.info("relay_started", stream=f"{config.stream.host}:{config.stream.port}",
               http=f"{config.http.host}:{config.http.port}", head=hub.head)
+
+
+def _raise_file_limit(config: Config) -> None:
+    """Use every file descriptor the system allows, and say whether the connection limits
+    fit in it: past it, accept() fails for everyone (issue 9)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = (config.stream.max_connections + config.http.max_connections
+              + config.database.pool_max + config.database.write_pool_max
+              + config.database.export_pool_max + 64)
+    if needed > soft:
+        _log.warning("file_limit_below_connection_limits", file_limit=soft, needed=needed)
 
 
 class _BackgroundTasks:

@@ -40,8 +40,13 @@ class DatabaseConfig:
     url: str = ""
     role: str = "relay_app"
     pool_min: int = 2
-    pool_max: int = 10
+    pool_max: int = 10            # reads: history, alert files, replays, authentication
+    write_pool_max: int = 3       # commits and what publishing reads: no reader can take them
+    export_pool_max: int = 2      # exports and verifications, each holding one for long
     command_timeout: float = 10.0
+    deadline: float = 3.0         # a request that the store does not answer in time: unavailable
+    statement_timeout: float = 10.0
+    export_statement_timeout: float = 60.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,8 +55,17 @@ class StreamConfig:
     port: int = 8765
     max_frame_bytes: int = 1_048_576
     auth_timeout: float = 10.0
+    handshake_timeout: float = 10.0
     send_buffer_bytes: int = 4_194_304
     max_in_flight: int = 256
+    max_connections: int = 10_000
+    max_connections_per_address: int = 1_000
+    max_unauthenticated: int = 1_000
+    unauthenticated_frame_bytes: int = 4_096
+    max_replays: int = 4
+    replay_page_bytes: int = 1_048_576
+    replay_scan_events: int = 50_000
+    replay_drain_timeout: float = 30.0
     tls_cert: str = ""
     tls_key: str = ""
 
@@ -60,6 +74,12 @@ class StreamConfig:
 class HttpConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    header_timeout: float = 10.0  # to send a request's headers (and idle between requests)
+    body_timeout: float = 10.0
+    max_connections: int = 2_000
+    max_connections_per_address: int = 200
+    max_page_bytes: int = 4_194_304
+    export_seconds: float = 3_600.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,6 +150,7 @@ def load_config(
         name: _build_section(name, cls, raw.get(name, {}), env)
         for name, cls in _SECTIONS.items()
     }
+    _check_across(sections)
     chosen_dir = data_dir or _env_path(env, "RELAY_DATA_DIR") or default_data_dir()
     return Config(
         data_dir=chosen_dir.expanduser().resolve(),
@@ -213,6 +234,17 @@ def _check_section(name: str, section: object) -> None:
         raise ConfigError("bad value for 'database.pool_min': larger than database.pool_max")
     if isinstance(section, StreamConfig) and bool(section.tls_cert) != bool(section.tls_key):
         raise ConfigError("bad value for 'stream.tls_cert': tls_cert and tls_key go together")
+
+
+def _check_across(sections: Mapping[str, Any]) -> None:
+    """Limits that depend on each other."""
+    database, stream = sections["database"], sections["stream"]
+    if stream.max_replays >= database.pool_max:
+        raise ConfigError("bad value for 'stream.max_replays': must be below database.pool_max,"
+                          " so that replays leave connections for the history and logins")
+    if stream.unauthenticated_frame_bytes > stream.max_frame_bytes:
+        raise ConfigError("bad value for 'stream.unauthenticated_frame_bytes': larger than"
+                          " stream.max_frame_bytes")
 
 
 def _build_regions(table: object) -> dict[str, frozenset[str]]:

@@ -48,6 +48,14 @@ class RelayMetrics:
             "relay_http_errors", "HTTP API requests answered with an error object, by status.",
             ["status"], registry=self.registry,
         )
+        self.refused_connections = Counter(
+            "relay_refused_connections", "Connections closed at once: over a limit (label).",
+            ["server", "limit"], registry=self.registry,
+        )
+        self.accept_errors = Counter(
+            "relay_accept_errors", "Connections the system could not accept (out of file"
+            " descriptors or memory).", registry=self.registry,
+        )
         self.slow_consumers = Counter(
             "relay_slow_consumer_closes", "Subscribers closed with 4408.", registry=self.registry
         )

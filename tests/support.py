@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -70,6 +71,7 @@ class RelayProcess:
     http_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    file_limit: int | None = None  # RLIMIT_NOFILE of the relay process, soft and hard
 
     @property
     def url(self) -> str:
@@ -103,7 +105,14 @@ class RelayProcess:
             config.write_text(self.config_text)
             args += ["--config", str(config)]
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(args, env=self.env(), stdout=log, stderr=log, cwd=ROOT)
+        limit = self.file_limit
+
+        def limit_files() -> None:
+            if limit is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+        self.process = subprocess.Popen(args, env=self.env(), stdout=log, stderr=log, cwd=ROOT,
+                                        preexec_fn=limit_files if limit is not None else None)
         log.close()
         self.starts += 1
         await self.wait_ready()

@@ -250,3 +250,68 @@ def test_the_schema_names_exactly_the_fields_of_the_alert():
         assert ALERT_FIELDS | {"kind"} == set(alert_schemas()[f"{kind}Alert"]["properties"])
         assert ALERT_FIELDS | RELAY_FIELDS - {"seq"} == set(
             alert_schemas()[f"Stored{kind}Alert"]["properties"])
+
+
+def too_far(spec: Any, example: Any) -> list[Any]:
+    """Values just outside what ``spec`` allows (from the table itself)."""
+    from relay.contract import specs as s
+    from relay.contract.fields import DistributionSpec, SeizureUnit
+
+    if isinstance(spec, s.Text):
+        return ["x" * (spec.high + 1), *([""] if spec.low else []), 5]
+    if isinstance(spec, s.Choice):
+        return ["not-a-choice", 1]
+    if isinstance(spec, s.ListOf):
+        values: list[Any] = ["not-a-list"]
+        if spec.high is not None and isinstance(example, list) and example:
+            values.append([example[0]] * (spec.high + 1))
+        return values
+    if isinstance(spec, s.Record):
+        return [{"unknown_field": 1}, []]
+    kinds = {s.Airport: ["xyz", "ABCD"], s.Country: ["XX", "fr"], s.Timestamp: ["yesterday"],
+             s.Day: ["2026-13-45", "23/11/2026"], s.FlightNumber: ["A1", "12345"],
+             s.LanguageTag: ["x" * 36, "fr_FR"], s.AlertReference: ["nope"],
+             s.Quantity: [0, -1, "1"], s.FreeMap: [[], "x"], SeizureUnit: ["tons"],
+             DistributionSpec: [{"colour": ["red"]}, []]}
+    return kinds[type(spec)]
+
+
+def table_cases() -> list[Any]:
+    """(example, dotted path, value) for every field of the table and every value just
+    past what it allows."""
+    from relay.contract.fields import ALERT
+    from relay.contract.specs import ListOf, Record
+
+    cases = []
+
+    def walk(record: Any, prefix: str) -> None:
+        for spec_field in record.fields:
+            path = f"{prefix}{spec_field.name}"
+            for build in (P, S):
+                example: Any = build()
+                try:
+                    for part in path.split("."):
+                        example = example[int(part) if part.isdigit() else part]
+                except (KeyError, IndexError, TypeError):
+                    example = None
+                if example is None and "." in path:
+                    continue
+                for value in too_far(spec_field.spec, example):
+                    cases.append(pytest.param(build, path, value, id=f"{build.__name__}-{path}-{value!r:.20}"))
+            spec = spec_field.spec
+            inner = spec.item if isinstance(spec, ListOf) else spec
+            if isinstance(inner, Record):
+                walk(inner, f"{path}.0." if isinstance(spec, ListOf) else f"{path}.")
+
+    walk(ALERT, "")
+    return cases
+
+
+@pytest.mark.parametrize(("build", "path", "value"), table_cases())
+def test_every_field_of_the_table_is_bounded_alike_in_the_schema_and_in_validation(build, path, value):
+    """Each field of the table, given a value just past its rule (one character, one
+    item too many, a wrong choice, a malformed code...): validation refuses it, and so
+    does the published schema, at every field."""
+    alert = edited(build, path, value)
+    assert refusal_codes(alert), f"validation accepts {path}={value!r:.40}"
+    assert not validator().is_valid(alert), f"the schema accepts {path}={value!r:.40}"

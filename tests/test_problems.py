@@ -28,7 +28,8 @@ PARAMS = {
     "not_a_real_date": {"value": "2026-02-30"}, "not_after": {"other": "sent_at"},
     "references_required": {"msg_type": "update"},
     "route_end": {"end": "origin", "expected": "BKO"}, "kind_of_referenced": {"kind": "seizure"},
-    "beyond_head": {"head": 12},
+    "beyond_head": {"head": 12}, "control_character": {"character": "U+0001"},
+    "too_deep": {"limit": 32}, "too_slow": {"seconds": 10.0},
 }
 
 

@@ -93,6 +93,7 @@ class Scenario:
         self.log: list[Event] = []
         self.seq_of: dict[bytes, int] = {}
         self.hub = Hub(regions=REGIONS, fetch_range=self.fetch, send_buffer_bytes=1 << 20)
+        self.flt = Filter()
 
     async def pause(self) -> None:
         for _ in range(self.rng.randrange(4)):
@@ -102,13 +103,22 @@ class Scenario:
         await self.pause()
         return [e for e in self.log if after < e.seq <= upto]
 
-    async def read_page(self, after: int, upto: int, limit: int) -> list[Event] | None:
+    async def read_page(self, step: ReadRange) -> tuple[list[Event], bool] | None:
+        """What the store's replay query returns: the wanted events of the range, cut at
+        ``page_size`` (and, at random, earlier, as a byte budget would)."""
         await self.pause()
         if self.rng.random() < 0.1:
             return None  # the store failed once: the page is read again
         # A sloppy store may also hand back the event at the cursor: it must not come twice.
-        low = after - 1 if self.rng.random() < 0.2 else after
-        return [e for e in self.log if low < e.seq <= upto][:limit]
+        low = step.after - 1 if self.rng.random() < 0.2 else step.after
+        matching = [e for e in self.log if low < e.seq <= step.upto and self.wanted(e)]
+        limit = self.page_size if self.rng.random() < 0.7 else self.rng.randint(1, self.page_size)
+        page = matching[:limit]
+        return page, len(page) == len(matching)
+
+    def wanted(self, e: Event) -> bool:
+        return e.facts is not None and e.facts.distribution.countries == {"TG"} and (
+            self.flt.commodities is None or not self.flt.commodities.isdisjoint(e.facts.commodities))
 
     def commit(self, count: int) -> list[Event]:
         start = len(self.log)
@@ -132,6 +142,7 @@ async def run_scenario(seed: int, batches: list[int], join_after: int, since_bac
     rng = random.Random(seed)
     scenario = Scenario(rng, page_size=page_size)
     flt = Filter(commodities=frozenset({"cash"})) if cash_only else Filter()
+    scenario.flt = flt
     replaying: asyncio.Task[None] | None = None
     subscriber: RecordingSubscriber | None = None
     since = 0
@@ -160,8 +171,9 @@ async def run_scenario(seed: int, batches: list[int], join_after: int, since_bac
                 scenario.hub.attach(sub)
 
             replaying = asyncio.create_task(replay(
-                subscription, scenario.hub, read_page=scenario.read_page, page_size=page_size,
-                deliver=deliver, go_live=go_live, retry_delay=0))
+                subscription, scenario.hub, read_page=scenario.read_page, deliver=deliver,
+                go_live=go_live, retry_delay=0, max_range=rng.choice([None, 3, 10]),
+                slots=asyncio.Semaphore(1)))
         await scenario.pause()
     for batch in held:
         scenario.publish(batch)

@@ -62,6 +62,7 @@ __all__ = [
     "GRADING_SOURCES",
     "INVALID",
     "MAX_ALERT_BYTES",
+    "MAX_DEPTH",
     "MAX_EXT_BYTES",
     "MAX_INDICATORS",
     "MAX_ITEMS",
@@ -74,6 +75,9 @@ __all__ = [
 
 MAX_ALERT_BYTES: Final = 65_536  # alerts.md: "An encoded alert is at most 64 KiB"
 MAX_EXT_BYTES: Final = 4_096  # alerts.md: ext "≤ 4 KiB encoded"
+# The relay's limit: maps and lists nested at most this deep (an alert itself is level 1;
+# the deepest field of the model, subjects[].document.number, is at level 4).
+MAX_DEPTH: Final = 32
 MAX_ITEMS: Final = 50  # subjects, seizures, bag tags
 MAX_INDICATORS: Final = 30
 GRADING_SOURCES: Final = ("A", "B", "C", "D", "E", "F")  # Admiralty source reliability

@@ -16,6 +16,7 @@ from relay.contract.filters import Filter, parse_filter
 from relay.contract.ids import is_alert_id
 from relay.contract.model import RECEIPT_STATUSES
 from relay.contract.problems import Problem
+from relay.contract.specs import CONTROL_CHARACTER
 
 __all__ = [
     "CLIENT_FRAME_TYPES",
@@ -155,6 +156,9 @@ def _parse_receipt(frame: dict[str, Any], ident: str, problems: list[Problem]) -
         problems.append(Problem("note", "string_length", {"high": MAX_NOTE_LENGTH}))
     elif isinstance(note, str) and "\x00" in note:
         problems.append(Problem("note", "nul_character"))
+    elif isinstance(note, str) and (control := CONTROL_CHARACTER.search(note)) is not None:
+        problems.append(Problem("note", "control_character",
+                                {"character": f"U+{ord(control[0]):04X}"}))
     return ReceiptFrame(
         ident,
         alert_id if isinstance(alert_id, str) else "",

@@ -63,7 +63,7 @@ def decode_cursor(text: str) -> int:
     except (ValueError, binascii.Error) as exc:
         raise ValueError("not a cursor") from exc
     if not isinstance(data, dict) or data.get("v") != 1 or type(data.get("before")) is not int \
-            or data["before"] < 1:
+            or not 1 <= data["before"] < 2**63:
         raise ValueError("not a cursor")
     return int(data["before"])
 
@@ -121,7 +121,8 @@ def parse_page(params: Mapping[str, str], problems: list[Problem]) -> tuple[int,
     limit, before = DEFAULT_LIMIT, None
     if "limit" in params:
         text = params["limit"]
-        if text.isdigit() and 1 <= int(text) <= MAX_LIMIT:
+        # ASCII digits only: "²" and "٣" are digits to str.isdigit(), not to a client.
+        if text.isascii() and text.isdigit() and len(text) <= 4 and 1 <= int(text) <= MAX_LIMIT:
             limit = int(text)
         else:
             problems.append(Problem("limit", "integer_range", {"low": 1, "high": MAX_LIMIT}))

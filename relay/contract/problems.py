@@ -107,6 +107,9 @@ ENGLISH: Mapping[str, str | Callable[[Params], str]] = {
     "length": lambda p: f"must be {span(p, 'characters')} long",
     "string_length": lambda p: f"must be a string of {span(p, 'characters')}",
     "nul_character": "must not contain the NUL character (U+0000), which cannot be stored",
+    "control_character": "must not contain the control character {character} (only tab and "
+                         "newline are allowed)",
+    "too_deep": "nests maps and lists more than {limit} levels deep",
     "blank": "must not be only whitespace",
     "min_integer": "must be an integer >= {low}",
     "integer_range": "must be an integer from {low} to {high}",
@@ -116,6 +119,7 @@ ENGLISH: Mapping[str, str | Callable[[Params], str]] = {
                       "integers beyond 64 bits (the alert travels in both encodings)",
     "string_keys": "must have string keys",
     "not_json_object": "must be a JSON object",
+    "too_slow": "did not arrive within {seconds} s",
     # codes and ids
     "bad_iata": "must be an IATA airport code (3 upper-case letters, e.g. CDG)",
     "unknown_airport": lambda p: f"unknown IATA airport code {p['value']!r}",

@@ -33,7 +33,8 @@ __all__ = ["ALERT_EXAMPLES", "alert_json_schema", "alert_schemas", "beyond_schem
 
 def beyond_schema() -> frozenset[str]:
     """The problem codes validation may give an alert that the schema accepts."""
-    return ALERT.beyond_schema | {"not_after", "route_end", "too_large", "cannot_encode"}
+    return ALERT.beyond_schema | {"not_after", "route_end", "too_large", "cannot_encode",
+                                  "too_deep"}
 
 
 def _parts() -> dict[str, Any]:

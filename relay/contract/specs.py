@@ -29,6 +29,7 @@ from relay.contract.problems import Problem
 from relay.contract.times import TIMESTAMP_SYNTAX, normalise_timestamp
 
 __all__ = [
+    "CONTROL_CHARACTER",
     "FLIGHT_NUMBER_PATTERN",
     "INVALID",
     "UNIT_ID_SCHEMA",
@@ -65,6 +66,9 @@ INVALID: Final = object()
 FLIGHT_NUMBER_PATTERN: Final = "^([A-Z][A-Z0-9]|[0-9][A-Z])[0-9]{1,4}[A-Z]?$"
 _FLIGHT_NUMBER = re.compile(FLIGHT_NUMBER_PATTERN)
 _IATA = re.compile(r"[A-Z]{3}")
+# C0 control characters other than tab and newline: refused in text (they only serve to
+# blow up an alert: each becomes six bytes in JSON). NUL has its own problem.
+CONTROL_CHARACTER: Final = re.compile(r"[\x01-\x08\x0b-\x1f]")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NAIVE_TIMESTAMP = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?")
@@ -135,12 +139,15 @@ class Text(Spec):
             return checker.bad(path, "length", low=self.low, high=self.high)
         if self.not_blank and not value.strip():
             return checker.bad(path, "blank")
+        control = CONTROL_CHARACTER.search(value)
+        if control is not None:
+            return checker.bad(path, "control_character", character=f"U+{ord(control[0]):04X}")
         return value
 
     def schema(self, description: str) -> dict[str, Any]:
-        # PostgreSQL cannot store NUL (U+0000), so the relay refuses it in any text.
+        # No C0 control character but tab and newline (NUL cannot even be stored).
         return {"type": "string", "minLength": self.low, "maxLength": self.high,
-                "pattern": "^[^\\x00]*$", "description": description}
+                "pattern": "^[^\\x00-\\x08\\x0b-\\x1f]*$", "description": description}
 
 
 @dataclass(frozen=True, slots=True)

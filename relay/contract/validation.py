@@ -20,7 +20,7 @@ from typing import Any
 import msgpack
 
 from relay.contract.errors import InvalidAlert
-from relay.contract.fields import ALERT, MAX_ALERT_BYTES
+from relay.contract.fields import ALERT, MAX_ALERT_BYTES, MAX_DEPTH
 from relay.contract.problems import Problem
 from relay.contract.specs import Checker, field_name, join
 
@@ -35,12 +35,14 @@ def validate_alert(
 
     The result is a new dict, sharing nothing mutable with ``raw``: the client's fields
     only, ``msg_type`` and ``status`` defaulted, timestamps in UTC with ``Z``. Otherwise
-    InvalidAlert lists every problem, except that an alert that cannot be encoded or is
-    over 64 KiB encoded gets that one problem only. Never raises anything else.
+    InvalidAlert lists every problem, except that an alert nested more than MAX_DEPTH
+    levels, one that cannot be encoded or one over 64 KiB encoded gets that one problem
+    only. Never raises anything else, whatever ``raw`` holds.
     ``now`` is the clock for birth dates (default: the current time).
     """
     if not isinstance(raw, dict):
         raise InvalidAlert("the alert must be a map", [Problem("alert", "not_a_map")])
+    _check_depth(raw)
     _check_size(raw)
     alert: dict[str, Any] = _copy(raw)
     for spec_field in ALERT.fields:
@@ -57,6 +59,24 @@ def validate_alert(
         noun = "problem" if count == 1 else "problems"
         raise InvalidAlert(f"the alert has {count} {noun}", checker.problems)
     return alert
+
+
+def _check_depth(raw: dict[Any, Any]) -> None:
+    """At most MAX_DEPTH levels of maps and lists, else that is the only problem. Walked
+    without recursion, so that no depth a client sends can exhaust the stack."""
+    stack: list[tuple[object, str, int]] = [(raw, "", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, dict):
+            children = [(item, join(path, field_name(key))) for key, item in value.items()]
+        elif isinstance(value, list):
+            children = [(item, f"{path}[{index}]") for index, item in enumerate(value)]
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise InvalidAlert("the alert is nested too deep", [
+                Problem((path or "alert")[:200], "too_deep", {"limit": MAX_DEPTH})])
+        stack.extend((item, inner, depth + 1) for item, inner in children)
 
 
 def _check_size(raw: dict[Any, Any]) -> None:

@@ -10,6 +10,7 @@ per-encoding prefix, so a body is encoded once and the same bytes go to every re
 from __future__ import annotations
 
 import enum
+import json
 import struct
 from collections.abc import Mapping
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "encode_body",
     "encode_frame",
     "event_frame",
+    "json_value",
     "websocket_frame",
 ]
 
@@ -50,17 +52,48 @@ def decode_frame(encoding: Encoding, data: str | bytes) -> dict[str, Any]:
         if encoding is Encoding.JSON:
             if isinstance(data, bytes):
                 raise BadFrame("relay.v1.json frames must be text frames")
-            value = orjson.loads(data)
+            value = json_value(data)
         else:
             if isinstance(data, str):
                 raise BadFrame("relay.v1.msgpack frames must be binary frames")
-            value = msgpack.unpackb(data, raw=False, strict_map_key=True, timestamp=0)
+            value = msgpack.unpackb(data, raw=False, strict_map_key=True, timestamp=0,
+                                    object_pairs_hook=_unique_keys)
     except BadFrame:
         raise
-    except (ValueError, TypeError, msgpack.UnpackException, msgpack.ExtraData) as exc:
+    except (ValueError, TypeError, RecursionError, msgpack.UnpackException,
+            msgpack.ExtraData) as exc:
         raise BadFrame(f"the frame is not valid {_name(encoding)}: {_reason(exc)}") from None
     if not isinstance(value, dict):
         raise BadFrame(f"the frame must be a map, not {_kind(value)}")
+    return value
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    """A map from its key/value pairs; a key given twice is refused, not "the last wins"
+    (two readers of the same frame could otherwise disagree on what it says)."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[Any] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(f"the key {str(key)[:64]!r} is given twice in one map")
+            seen.add(key)
+    return value
+
+
+def json_value(data: str | bytes) -> Any:
+    """A JSON document's value; ValueError when it is not strict JSON (orjson: UTF-8, no
+    NaN, at most 1024 levels) or a map in it has a key twice (orjson would keep the last
+    one silently; the standard parser, given the hook, tells)."""
+    value = orjson.loads(data)
+    try:
+        json.loads(data, object_pairs_hook=_unique_keys)
+    except RecursionError:  # deeper than the standard parser's stack: orjson said <= 1024
+        raise ValueError("nested too deep") from None
     return value
 
 

@@ -35,8 +35,8 @@ class Event:
     origin_unit: str
     author_unit: str
     facts: AlertFacts | None
-    body_json: bytes
-    body_msgpack: bytes
+    body_json: bytes | None  # None: read for the other encoding only (a replay)
+    body_msgpack: bytes | None
     _frames: dict[Encoding, bytes] = field(default_factory=dict, repr=False)
     _wire: dict[Encoding, bytes] = field(default_factory=dict, repr=False)
 
@@ -45,6 +45,8 @@ class Event:
         cached = self._frames.get(encoding)
         if cached is None:
             body = self.body_json if encoding is Encoding.JSON else self.body_msgpack
+            if body is None:
+                raise ValueError(f"event {self.seq} was read without its {encoding.value} body")
             cached = self._frames[encoding] = event_frame(encoding, self.kind, self.seq, body)
         return cached
 

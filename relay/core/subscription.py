@@ -20,6 +20,7 @@ hub and this loop through random interleavings of commits, dispatches and page r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -84,12 +85,14 @@ class Subscription:
         """The seq up to which the replay has read (sent or skipped)."""
         return self._cursor
 
-    def next_step(self, hub_head: int) -> Step:
-        """What the replay does next, given the hub's current head."""
+    def next_step(self, hub_head: int, *, max_range: int | None = None) -> Step:
+        """What the replay does next, given the hub's current head; a range to read spans
+        at most ``max_range`` seqs (so that one query never scans the whole log)."""
         if self.live:
             raise RuntimeError("the subscription is live already")
         if self._cursor < hub_head:
-            return ReadRange(self._cursor, hub_head)
+            upto = hub_head if max_range is None else min(hub_head, self._cursor + max_range)
+            return ReadRange(self._cursor, upto)
         if self._cursor == hub_head:
             self.live = True
             self.last_seq = self._cursor
@@ -115,35 +118,42 @@ class Subscription:
             event.facts is None or self.filter.matches(event.facts))
 
 
+Page = tuple[list[Event], bool]  # events read, and whether they are all of the range
+
+
 async def replay(
     subscription: Subscription,
     hub: Hub,
     *,
-    read_page: Callable[[int, int, int], Awaitable[list[Event] | None]],
-    page_size: int,
+    read_page: Callable[[ReadRange], Awaitable[Page | None]],
     deliver: Callable[[list[Event]], Awaitable[bool]],
     go_live: Callable[[int], None],
+    max_range: int | None = None,
+    slots: asyncio.Semaphore | None = None,
     retry_delay: float = 0.5,
 ) -> None:
     """Replay ``subscription`` from its cursor, then hand it to the hub.
 
-    ``read_page(after, upto, limit)`` reads stored events (None: the store failed, and the
-    page is read again after ``retry_delay``); ``deliver(events)`` sends them and says
-    whether the connection is still open; ``go_live(seq)`` sends ``caught_up`` and
-    attaches to the hub, synchronously, which is what keeps the hand-off exact.
+    ``read_page(step)`` reads stored events of the range (and says whether it got them
+    all, or the page was cut by its count or size; None: the store failed, and the page is
+    read again after ``retry_delay``); ``deliver(events)`` sends them and says whether
+    the connection is still open; ``go_live(seq)`` sends ``caught_up`` and attaches to the
+    hub, synchronously, which is what keeps the hand-off exact. A page is read and
+    delivered holding one of ``slots``, which bounds the replays of a process at once.
     """
     while True:
-        step = subscription.next_step(hub.head)
+        step = subscription.next_step(hub.head, max_range=max_range)
         if isinstance(step, GoLive):
             go_live(step.seq)  # no await between the step and the attach
             return
         if isinstance(step, WaitForHub):
             await hub.wait_head_change(0.1)
             continue
-        events = await read_page(step.after, step.upto, page_size)
-        if events is None:
+        async with slots if slots is not None else contextlib.nullcontext():
+            page = await read_page(step)
+            if page is not None:
+                events, complete = page
+                if not await deliver(subscription.replayed(events, step, complete=complete)):
+                    return
+        if page is None:
             await asyncio.sleep(retry_delay)
-            continue
-        wanted = subscription.replayed(events, step, complete=len(events) < page_size)
-        if not await deliver(wanted):
-            return

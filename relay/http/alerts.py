@@ -7,6 +7,7 @@ goes through :class:`relay.core.publishing.Publisher`, reading through
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ from relay.contract.roles import Action
 from relay.contract.times import rfc3339
 from relay.contract.validation import validate_alert
 from relay.contract.visibility import history_scope, may_read_delivery, may_read_receipt
+from relay.contract.wire import json_value
 from relay.http.middleware import (
     is_storable,
     json_response,
@@ -28,14 +30,7 @@ from relay.http.middleware import (
     require_role,
 )
 from relay.http.services import SERVICES
-from relay.store.history import (
-    AlertRow,
-    DeliveryRow,
-    ReceiptRow,
-    alert_body_at,
-    history_page,
-    read_alert_file,
-)
+from relay.store.history import AlertRow, DeliveryRow, ReceiptRow
 
 __all__ = ["get_alert", "list_alerts", "publish_alert"]
 
@@ -52,8 +47,14 @@ async def publish_alert(request: web.Request) -> web.Response:
         raise BadFrame("the Idempotency-Key header is not text",
                        [Problem("Idempotency-Key", "nul_character")])
     try:
-        raw = orjson.loads(await request.read())
-    except orjson.JSONDecodeError:
+        async with asyncio.timeout(services.config.body_timeout):
+            data = await request.read()
+    except TimeoutError:
+        raise BadFrame("the request body did not arrive in time",
+                       [Problem("body", "too_slow", {"seconds": services.config.body_timeout})]) from None
+    try:
+        raw = json_value(data)
+    except ValueError:  # not JSON, not UTF-8, or a key given twice
         raise InvalidAlert("the body is not JSON", [Problem("alert", "not_json_object")]) from None
     result = await services.publisher.publish(principal, key, raw)
     if result.duplicate:
@@ -66,7 +67,7 @@ async def publish_alert(request: web.Request) -> web.Response:
 async def _check_same_alert(request: web.Request, seq: int, raw: object) -> None:
     """A duplicate key must carry the same alert; else 409 (a client bug to surface)."""
     services = request.app[SERVICES]
-    stored = orjson.loads(await alert_body_at(services.pool, seq))
+    stored = orjson.loads(await services.storage.alert_body_at(seq))
     first = {k: v for k, v in stored.items() if k not in RELAY_FIELDS}
     again = validate_alert(raw, known_units=services.known_units.ids, regions=services.regions)
     if first != again:
@@ -79,8 +80,9 @@ async def list_alerts(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     principal = require_role(request, Action.READ_HISTORY)
     query = parse_history_query(request.query)
-    page, more = await history_page(services.pool, query, history_scope(principal.viewer),
-                                    services.regions)
+    page, more = await services.storage.history_page(
+        query, history_scope(principal.viewer), services.regions,
+        max_bytes=services.config.max_page_bytes)
     request["rows"] = len(page)
     return json_response({"alerts": [_item(row) for row in page],
                           "next_cursor": encode_cursor(page[-1].seq) if more else None})
@@ -94,8 +96,7 @@ async def get_alert(request: web.Request) -> web.Response:
     alert_id = request.match_info["alert_id"]
     if not is_alert_id(alert_id):
         raise NotFound(f"no alert {alert_id[:40]}", [Problem("alert_id", "bad_alert_id")])
-    file = await read_alert_file(services.pool, alert_id, history_scope(viewer),
-                                 services.regions)
+    file = await services.storage.alert_file(alert_id, history_scope(viewer), services.regions)
     if file is None:
         raise NotFound(f"no alert {alert_id} that this unit may see")
     origin = file.alert.origin_unit
@@ -108,6 +109,7 @@ async def get_alert(request: web.Request) -> web.Response:
         "receipts": [{"seq": r.seq, "receipt": orjson.Fragment(r.body_json)} for r in receipts],
         "deliveries": [_delivery_line(d, receipts) for d in file.deliveries
                        if may_read_delivery(viewer, origin, d.unit_id)],
+        "more_updates": file.more_related, "more_receipts": file.more_receipts,
     })
 
 

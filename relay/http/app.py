@@ -11,14 +11,16 @@ import asyncio
 
 from aiohttp import web
 
+from relay.config import HttpConfig
+from relay.core.admission import Admission
 from relay.http import alerts as http_alerts
 from relay.http import audit as http_audit
+from relay.http.guard import guarded
 from relay.http.middleware import api_middleware, json_response
 from relay.http.openapi import openapi_document
 from relay.http.services import SERVICES, HttpServices
-from relay.store.eventlog import read_head
 
-__all__ = ["MAX_BODY_BYTES", "build_http_app"]
+__all__ = ["MAX_BODY_BYTES", "HttpServer", "build_http_app", "start_http_server"]
 
 MAX_BODY_BYTES = 131_072  # an alert is at most 64 KiB encoded; its JSON may be larger
 
@@ -32,7 +34,7 @@ async def readyz(request: web.Request) -> web.Response:
     """The database answers (within two seconds)."""
     services = request.app[SERVICES]
     try:
-        head = await asyncio.wait_for(read_head(services.pool), 2.0)
+        head = await services.storage.ready_head()
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
         return web.json_response(
             {"status": "unavailable", "reason": f"database unreachable ({type(exc).__name__})"},
@@ -50,6 +52,40 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def openapi(request: web.Request) -> web.Response:
     return json_response(openapi_document(max_body_bytes=MAX_BODY_BYTES))
+
+
+class HttpServer:
+    """The HTTP port: aiohttp's runner behind the admission of :mod:`relay.http.guard`."""
+
+    def __init__(self, runner: web.AppRunner, server: asyncio.Server) -> None:
+        self._runner = runner
+        self._server = server
+
+    def stop_accepting(self) -> None:
+        self._server.close()
+
+    async def stop(self) -> None:
+        """Stop accepting, then end the connections (aiohttp's graceful shutdown)."""
+        self._server.close()
+        await self._runner.cleanup()
+
+
+async def start_http_server(config: HttpConfig, services: HttpServices) -> HttpServer:
+    """Serve the API on ``config.host:config.port``. A connection that has not sent a
+    request's headers within ``header_timeout`` (or stays idle that long between
+    requests) is closed; one over ``max_connections`` in all or
+    ``max_connections_per_address`` is closed at once."""
+    runner = web.AppRunner(build_http_app(services), access_log=None,
+                           keepalive_timeout=config.header_timeout)
+    await runner.setup()
+    admission = Admission(max_total=config.max_connections,
+                          max_per_address=config.max_connections_per_address)
+    refused = services.metrics.refused_connections.labels(server="http", limit="connections")
+    assert runner.server is not None
+    server = await asyncio.get_running_loop().create_server(
+        guarded(runner.server, admission, refused.inc), config.host, config.port,
+        reuse_address=True)
+    return HttpServer(runner, server)
 
 
 def build_http_app(services: HttpServices) -> web.Application:

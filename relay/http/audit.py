@@ -8,11 +8,13 @@ of the tamper-evident chain, hex); CSV has one row per alert with the columns of
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from typing import Any
 
 import orjson
+import structlog
 from aiohttp import web
 
 from relay.contract.errors import InvalidQuery
@@ -20,11 +22,10 @@ from relay.contract.history_query import encode_cursor, parse_history_query, par
 from relay.contract.problems import Problem
 from relay.contract.roles import Action
 from relay.contract.times import rfc3339
-from relay.http.middleware import json_response, require_role
+from relay.core.principals import Principal
+from relay.http.middleware import json_response, principal_of, require_role
 from relay.http.services import SERVICES
-from relay.store.access_log import read_access_log
-from relay.store.chain import verify_stored_chain
-from relay.store.history import ExportRow, export_rows
+from relay.store.history import ExportRow
 
 __all__ = ["CSV_COLUMNS", "access_log", "export", "verify"]
 
@@ -34,6 +35,7 @@ CSV_COLUMNS = (
     "commodities", "distribution", "summary", "hash",
 )
 _FLUSH_BYTES = 256 * 1024
+_log = structlog.get_logger("relay.http")
 
 
 async def export(request: web.Request) -> web.StreamResponse:
@@ -51,19 +53,60 @@ async def export(request: web.Request) -> web.StreamResponse:
         "Content-Disposition": f'attachment; filename="relay-export.{fmt}"',
     })
     rows = 0
-    async with export_rows(services.pool, query, services.regions) as stored:
-        await response.prepare(request)
-        buffer = bytearray(_csv_line(CSV_COLUMNS) if fmt == "csv" else b"")
-        async for row in stored:
-            buffer += _ndjson_line(row) if fmt == "ndjson" else _csv_row(row)
-            rows += 1
-            if len(buffer) >= _FLUSH_BYTES:
-                await response.write(bytes(buffer))
-                buffer.clear()
-        await response.write(bytes(buffer))
+    holder = StreamingResponse(principal_of(request), asyncio.current_task())
+    services.connections.add(holder)  # a revoked token cuts the export within seconds
+    try:
+        async with asyncio.timeout(services.config.export_seconds), \
+                services.storage.export(query, services.regions) as stored:
+            await response.prepare(request)
+            buffer = bytearray(_csv_line(CSV_COLUMNS) if fmt == "csv" else b"")
+            async for row in stored:
+                buffer += _ndjson_line(row) if fmt == "ndjson" else _csv_row(row)
+                rows += 1
+                if len(buffer) >= _FLUSH_BYTES:
+                    await response.write(bytes(buffer))
+                    buffer.clear()
+            await response.write(bytes(buffer))
+    except TimeoutError:
+        _log.warning("export_cut", after_seconds=services.config.export_seconds, rows=rows)
+        if not response.prepared:
+            raise
+        return _cut(request, response, rows)
+    except asyncio.CancelledError:
+        if not holder.revoked:
+            raise
+        _log.info("export_revoked", rows=rows)
+        return _cut(request, response, rows)
+    finally:
+        services.connections.discard(holder)
     request["rows"] = rows
     await response.write_eof()
     return response
+
+
+def _cut(request: web.Request, response: web.StreamResponse, rows: int) -> web.StreamResponse:
+    """End an export that may not go on: the connection is dropped without the last chunk,
+    so that the client sees a cut export, never a complete-looking short one."""
+    request["rows"] = rows
+    if request.transport is not None:
+        request.transport.abort()
+    response.force_close()
+    return response
+
+
+class StreamingResponse:
+    """An HTTP response still streaming, held open by a token: revoking the token cancels
+    the handler's task (core/connections.py)."""
+
+    def __init__(self, principal: Principal, task: asyncio.Task[Any] | None) -> None:
+        self.principal: Principal | None = principal
+        self._task = task
+        self.revoked = False
+
+    def revoke(self) -> None:
+        self.revoked = True
+        if self._task is not None:
+            self._task.cancel()
 
 
 def _ndjson_line(row: ExportRow) -> bytes:
@@ -99,7 +142,7 @@ async def verify(request: web.Request) -> web.Response:
     """GET /v1/audit/verify: recompute the chain."""
     services = request.app[SERVICES]
     require_role(request, Action.AUDIT)
-    report = await verify_stored_chain(services.pool)
+    report = await services.storage.verify_chain()
     request["rows"] = report.events
     return json_response(report.as_dict())
 
@@ -114,8 +157,8 @@ async def access_log(request: web.Request) -> web.Response:
     count, before = parse_page(request.query, problems)
     if problems:
         raise InvalidQuery("the query has problems", problems)
-    page, more = await read_access_log(services.pool, unit=request.query.get("unit"),
-                                       before=before, limit=count)
+    page, more = await services.storage.access_log(unit=request.query.get("unit"),
+                                                   before=before, limit=count)
     request["rows"] = len(page)
     entries = [{
         "id": e.entry_id, "at": rfc3339(e.at), "unit": e.unit_id, "method": e.method,

@@ -29,7 +29,7 @@ from relay.contract.problems import Problem
 from relay.contract.roles import Action, allows, require
 from relay.core.principals import Principal
 from relay.http.services import SERVICES, HttpServices
-from relay.store.access_log import record_access, storable
+from relay.store.access_log import storable
 
 __all__ = [
     "api_middleware",
@@ -101,10 +101,7 @@ async def _authenticate(request: web.Request, services: HttpServices) -> Princip
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send Authorization: Bearer <token>")
-    try:
-        principal = await services.authenticate(token.strip())
-    except Exception as exc:
-        raise Unavailable("the store is unavailable; retry later") from exc
+    principal = await services.storage.authenticate(token.strip())
     if principal is None:
         raise Unauthorized("invalid or revoked token")
     return principal
@@ -146,9 +143,9 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
 async def _record_access(services: HttpServices, principal: Principal, request: web.Request,
                          status: int) -> bool:
     try:
-        await record_access(services.pool, unit_id=principal.unit.unit_id, method=request.method,
-                            path=request.path, query=request.query, rows=request.get("rows"),
-                            status=status)
+        await services.storage.record_access(
+            unit_id=principal.unit.unit_id, method=request.method, path=request.path,
+            query=request.query, rows=request.get("rows"), status=status)
     except Exception as exc:  # noqa: BLE001 - the caller decides what to answer
         _log.error("access_log_failed", error=type(exc).__name__, unit=principal.unit.unit_id)
         return False

@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-import asyncpg
 from aiohttp import web
 
+from relay.config import HttpConfig
+from relay.core.connections import Connections
 from relay.core.hub import Hub
 from relay.core.ports import UnitDirectory
-from relay.core.principals import Principal
 from relay.core.publishing import Publisher
 from relay.metrics import RelayMetrics
+from relay.store.storage import Storage
 
 __all__ = ["SERVICES", "HttpServices"]
 
 
 @dataclass(frozen=True, eq=False)
 class HttpServices:
-    pool: asyncpg.Pool
+    config: HttpConfig
+    storage: Storage
     regions: Mapping[str, frozenset[str]]
     publisher: Publisher
     known_units: UnitDirectory
     hub: Hub
+    connections: Connections
     metrics: RelayMetrics
-    authenticate: Callable[[str], Awaitable[Principal | None]]
 
 
 SERVICES = web.AppKey("services", HttpServices)

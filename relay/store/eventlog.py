@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import asyncpg
 
+from relay.contract.filters import Filter
 from relay.contract.model import AlertFacts, Distribution
+from relay.contract.visibility import Viewer
+from relay.contract.wire import Encoding
 from relay.core.events import Event, StoredAlert
 from relay.store.pool import translate_errors
+from relay.store.visibility_sql import sql_replay_condition
 
-__all__ = ["EVENT_COLUMNS", "EventReader", "event_from_row", "fetch_events", "find_alert", "read_head"]
+__all__ = [
+    "EVENT_COLUMNS",
+    "EventReader",
+    "event_from_row",
+    "fetch_events",
+    "fetch_visible_events",
+    "find_alert",
+    "read_head",
+]
 
-EVENT_COLUMNS = (
+FACT_COLUMNS = (
     "seq, kind, alert_id::text AS alert_id, origin_unit, author_unit, alert_kind, msg_type,"
     " status, priority, tlp, dist_all, dist_units, dist_countries, dist_regions, airports,"
-    " countries, commodities, refs::text AS refs, body_json, body_msgpack"
+    " countries, commodities, refs::text AS refs"
 )
+EVENT_COLUMNS = f"{FACT_COLUMNS}, body_json, body_msgpack"
 
 
 def _facts(row: asyncpg.Record) -> AlertFacts | None:
@@ -40,6 +55,7 @@ def _facts(row: asyncpg.Record) -> AlertFacts | None:
 
 
 def event_from_row(row: asyncpg.Record) -> Event:
+    keys = set(row.keys())
     return Event(
         seq=row["seq"],
         kind=row["kind"],
@@ -47,21 +63,49 @@ def event_from_row(row: asyncpg.Record) -> Event:
         origin_unit=row["origin_unit"],
         author_unit=row["author_unit"],
         facts=_facts(row),
-        body_json=row["body_json"],
-        body_msgpack=row["body_msgpack"],
+        body_json=row["body_json"] if "body_json" in keys else None,
+        body_msgpack=row["body_msgpack"] if "body_msgpack" in keys else None,
     )
 
 
-async def fetch_events(
-    conn: asyncpg.Connection | asyncpg.Pool, after: int, upto: int, limit: int
-) -> list[Event]:
-    """Events with ``after < seq <= upto`` in seq order, at most ``limit``."""
+async def _bounded_page(conn: asyncpg.Connection | asyncpg.Pool, *, bodies: str, where: str,
+                        params: list[object], limit: int, max_bytes: int) -> tuple[list[Event], bool]:
+    """Events matching ``where`` in seq order: at most ``limit``, and no more than
+    ``max_bytes`` of bodies (always at least one event); and whether that is every event
+    of the range (False: the page was cut, read on from its last seq)."""
+    first = len(params) + 1
     rows = await conn.fetch(
-        f"SELECT {EVENT_COLUMNS} FROM relay_events"
-        " WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
-        after, upto, limit,
-    )
-    return [event_from_row(row) for row in rows]
+        f"SELECT * FROM (SELECT *, sum(body_bytes) OVER (ORDER BY seq) AS running,"
+        f" count(*) OVER () AS matched FROM (SELECT {FACT_COLUMNS}, {bodies},"
+        f" {' + '.join(f'octet_length({b})' for b in bodies.split(', '))} AS body_bytes"
+        f" FROM relay_events WHERE {where} ORDER BY seq LIMIT ${first}) AS page) AS sized"
+        f" WHERE running - body_bytes < ${first + 1} ORDER BY seq",
+        *params, limit, max_bytes)
+    matched = rows[0]["matched"] if rows else 0
+    return [event_from_row(row) for row in rows], len(rows) == matched < limit
+
+
+async def fetch_events(conn: asyncpg.Connection | asyncpg.Pool, after: int, upto: int,
+                       limit: int, max_bytes: int = 16 * 1024 * 1024) -> list[Event]:
+    """Events with ``after < seq <= upto`` in seq order, with both bodies (fan-out): at
+    most ``limit`` and about ``max_bytes``; the caller reads on from the last one."""
+    events, _ = await _bounded_page(conn, bodies="body_json, body_msgpack",
+                                    where="seq > $1 AND seq <= $2", params=[after, upto],
+                                    limit=limit, max_bytes=max_bytes)
+    return events
+
+
+async def fetch_visible_events(conn: asyncpg.Connection | asyncpg.Pool, *, viewer: Viewer,
+                               filter: Filter, regions: Mapping[str, frozenset[str]],
+                               after: int, upto: int, limit: int, max_bytes: int,
+                               encoding: Encoding) -> tuple[list[Event], bool]:
+    """A replay page: the events of ``after < seq <= upto`` that the viewer may see and
+    that pass its filter, chosen by the database, with the body of ``encoding`` only;
+    and whether the page holds all of them."""
+    condition, params = sql_replay_condition(viewer, filter, regions, 3)
+    body = "body_json" if encoding is Encoding.JSON else "body_msgpack"
+    return await _bounded_page(conn, bodies=body, where=f"seq > $1 AND seq <= $2 AND {condition}",
+                               params=[after, upto, *params], limit=limit, max_bytes=max_bytes)
 
 
 async def read_head(conn: asyncpg.Connection | asyncpg.Pool) -> int:

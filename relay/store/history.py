@@ -23,6 +23,8 @@ from relay.store.pool import translate_errors
 from relay.store.visibility_sql import sql_may_see_alert
 
 __all__ = [
+    "MAX_RECEIPTS",
+    "MAX_RELATED",
     "AlertFile",
     "AlertRow",
     "DeliveryRow",
@@ -36,6 +38,8 @@ __all__ = [
 ]
 
 Regions = Mapping[str, frozenset[str]]
+MAX_RELATED = 100  # updates and cancellations shown in one alert's file
+MAX_RECEIPTS = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,8 @@ class AlertFile:
     related: list[AlertRow]
     receipts: list[ReceiptRow]
     deliveries: list[DeliveryRow]
+    more_related: bool = False  # more updates than MAX_RELATED: the newest are kept
+    more_receipts: bool = False  # more receipts than MAX_RECEIPTS: the first are kept
 
 
 def _alert_row(row: asyncpg.Record) -> AlertRow:
@@ -85,12 +91,20 @@ def _alert_row(row: asyncpg.Record) -> AlertRow:
 
 
 async def history_page(pool: asyncpg.Pool, query: HistoryQuery, viewer: Viewer | None,
-                       regions: Regions) -> tuple[list[AlertRow], bool]:
-    """One page, newest first, and whether more follow."""
+                       regions: Regions, *, max_bytes: int) -> tuple[list[AlertRow], bool]:
+    """One page, newest first, of at most ``query.limit`` alerts and about ``max_bytes``
+    of bodies (at least one alert), and whether more follow."""
     sql, params = history_sql(query, viewer, regions, "seq, msg_type, origin_unit, body_json")
+    first = len(params) + 1
     async with translate_errors("reading the history"):
-        rows = await pool.fetch(f"{sql} LIMIT {query.limit + 1}", *params)
-    return [_alert_row(row) for row in rows[: query.limit]], len(rows) > query.limit
+        rows = await pool.fetch(
+            f"SELECT * FROM (SELECT *, sum(octet_length(body_json)) OVER (ORDER BY seq DESC)"
+            f" AS running, count(*) OVER () AS fetched FROM ({sql} LIMIT ${first}) AS page)"
+            f" AS sized WHERE running - octet_length(body_json) < ${first + 1} ORDER BY seq DESC",
+            *params, query.limit + 1, max_bytes)
+    page = [_alert_row(row) for row in rows[: query.limit]]
+    more = bool(rows) and (len(rows) > query.limit or len(rows) < rows[0]["fetched"])
+    return page, more
 
 
 async def read_alert_file(pool: asyncpg.Pool, alert_id: str, viewer: Viewer | None,
@@ -100,24 +114,29 @@ async def read_alert_file(pool: asyncpg.Pool, alert_id: str, viewer: Viewer | No
         found = await _visible_alerts(conn, viewer, regions, "alert_id = $1::uuid", alert_id)
         if not found:
             return None
-        related = await _visible_alerts(conn, viewer, regions, "refs = $1::uuid", alert_id)
+        related = await _visible_alerts(conn, viewer, regions, "refs = $1::uuid", alert_id,
+                                        newest=MAX_RELATED + 1)
         receipts = await conn.fetch(
             "SELECT seq, origin_unit, author_unit, received_at, receipt_status, body_json"
-            " FROM relay_events WHERE kind = 'receipt' AND alert_id = $1::uuid ORDER BY seq",
-            alert_id)
+            " FROM relay_events WHERE kind = 'receipt' AND alert_id = $1::uuid ORDER BY seq"
+            " LIMIT $2", alert_id, MAX_RECEIPTS + 1)
         deliveries = await conn.fetch(
             "SELECT unit_id, delivered_at FROM relay_deliveries WHERE seq = $1 ORDER BY unit_id",
             found[0].seq)
     return AlertFile(
-        alert=found[0], related=related,
+        alert=found[0], related=related[-MAX_RELATED:],
         receipts=[ReceiptRow(r["seq"], r["origin_unit"], r["author_unit"], r["received_at"],
-                             r["receipt_status"], bytes(r["body_json"])) for r in receipts],
+                             r["receipt_status"], bytes(r["body_json"]))
+                  for r in receipts[:MAX_RECEIPTS]],
         deliveries=[DeliveryRow(r["unit_id"], r["delivered_at"]) for r in deliveries],
+        more_related=len(related) > MAX_RELATED, more_receipts=len(receipts) > MAX_RECEIPTS,
     )
 
 
 async def _visible_alerts(conn: Any, viewer: Viewer | None, regions: Regions, condition: str,
-                          alert_id: str) -> list[AlertRow]:
+                          alert_id: str, *, newest: int = 1) -> list[AlertRow]:
+    """The alerts matching ``condition`` that the viewer may see: the ``newest`` of them,
+    in seq order."""
     params: list[Any] = [alert_id]
     where = [condition, "kind = 'alert'"]
     if viewer is not None:
@@ -126,8 +145,8 @@ async def _visible_alerts(conn: Any, viewer: Viewer | None, regions: Regions, co
         params.extend(values)
     rows = await conn.fetch(
         f"SELECT seq, msg_type, origin_unit, body_json FROM relay_events"
-        f" WHERE {' AND '.join(where)} ORDER BY seq", *params)
-    return [_alert_row(row) for row in rows]
+        f" WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT {int(newest)}", *params)
+    return [_alert_row(row) for row in reversed(rows)]
 
 
 async def alert_body_at(pool: asyncpg.Pool, seq: int) -> bytes:
@@ -138,12 +157,12 @@ async def alert_body_at(pool: asyncpg.Pool, seq: int) -> bytes:
 
 
 @contextlib.asynccontextmanager
-async def export_rows(pool: asyncpg.Pool, query: HistoryQuery, regions: Regions, *,
-                      prefetch: int = 1000) -> AsyncIterator[AsyncIterator[ExportRow]]:
-    """Every alert of ``query``, oldest first, read from a server-side cursor (constant
-    memory); the connection is held until the block ends."""
+async def export_rows(conn: Any, query: HistoryQuery, regions: Regions, *,
+                      prefetch: int = 100) -> AsyncIterator[AsyncIterator[ExportRow]]:
+    """Every alert of ``query``, oldest first, read from a server-side cursor on ``conn``
+    (constant memory), for as long as the block lasts."""
     sql, params = history_sql(query, None, regions, "seq, body_json, hash", oldest_first=True)
-    async with translate_errors("exporting"), pool.acquire() as conn, conn.transaction():
+    async with translate_errors("exporting"), conn.transaction():
         cursor = conn.cursor(sql, *params, prefetch=prefetch)
 
         async def rows() -> AsyncIterator[ExportRow]:

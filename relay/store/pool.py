@@ -8,14 +8,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import asyncpg
 
 from relay.config import DatabaseConfig
 from relay.contract.errors import Unavailable
 
-__all__ = ["STORE_DOWN_ERRORS", "assume_role", "close_pool", "create_pool", "translate_errors"]
+T = TypeVar("T")
+
+__all__ = [
+    "STORE_DOWN_ERRORS",
+    "Pools",
+    "assume_role",
+    "close_pool",
+    "create_pool",
+    "create_pools",
+    "translate_errors",
+    "within",
+]
 
 STORE_DOWN_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -37,22 +50,92 @@ async def assume_role(conn: asyncpg.Connection, role: str) -> None:
         await conn.execute(f'SET ROLE "{role}"')  # role name checked by relay.config
 
 
-async def create_pool(dsn: str, config: DatabaseConfig) -> asyncpg.Pool:
-    """A pool whose connections are recycled after a database restart and work as
-    ``config.role``."""
+@dataclass(frozen=True, slots=True)
+class Pools:
+    """The relay's database capacity, split so that no kind of work can take another's:
+
+    - ``writes``: the group commit and what publishing and authentication read;
+    - ``reads``: the history, alert files, replays, revocation checks;
+    - ``exports``: exports and chain verifications, which hold a connection for long.
+    """
+
+    writes: asyncpg.Pool
+    reads: asyncpg.Pool
+    exports: asyncpg.Pool
+
+    async def close(self) -> None:
+        await asyncio.gather(*(close_pool(pool) for pool in (self.exports, self.reads, self.writes)))
+
+
+async def create_pool(dsn: str, config: DatabaseConfig, *, min_size: int | None = None,
+                      max_size: int | None = None, statement_timeout: float | None = None,
+                      name: str = "relay", idle_in_transaction: bool = False) -> asyncpg.Pool:
+    """A pool whose connections are recycled after a database restart, work as
+    ``config.role`` and cancel any statement running longer than ``statement_timeout``
+    (server side, so that a forgotten query cannot hold a connection forever);
+    ``idle_in_transaction``: the same limit between two statements of a transaction."""
 
     async def init(conn: asyncpg.Connection) -> None:
         await assume_role(conn, config.role)
 
+    timeout = config.statement_timeout if statement_timeout is None else statement_timeout
+    settings = {"application_name": name, "statement_timeout": str(int(timeout * 1000))}
+    if idle_in_transaction:
+        settings["idle_in_transaction_session_timeout"] = settings["statement_timeout"]
     return await asyncpg.create_pool(
         dsn,
-        min_size=config.pool_min,
-        max_size=config.pool_max,
-        command_timeout=config.command_timeout,
+        min_size=config.pool_min if min_size is None else min_size,
+        max_size=config.pool_max if max_size is None else max_size,
+        command_timeout=max(config.command_timeout, timeout),
         max_inactive_connection_lifetime=60.0,
-        server_settings={"application_name": "relay"},
+        server_settings=settings,
         init=init,
     )
+
+
+async def create_pools(dsn: str, config: DatabaseConfig) -> Pools:
+    """The three pools of a relay process (:class:`Pools`)."""
+    return Pools(
+        writes=await create_pool(dsn, config, min_size=1, max_size=config.write_pool_max,
+                                 name="relay-writes"),
+        reads=await create_pool(dsn, config, name="relay-reads"),
+        # An export whose reader stalls between two batches lets its transaction go.
+        exports=await create_pool(dsn, config, min_size=0, max_size=config.export_pool_max,
+                                  statement_timeout=config.export_statement_timeout,
+                                  name="relay-exports", idle_in_transaction=True),
+    )
+
+
+_ABANDONED: set[asyncio.Task[Any]] = set()
+
+
+async def within(deadline: float, action: str, work: Awaitable[T]) -> T:
+    """The result of ``work`` if it comes within ``deadline`` seconds, else
+    :class:`Unavailable` at once.
+
+    The work is then cancelled in the background rather than awaited: cancelling a query
+    makes asyncpg send a cancel request to the server and wait for it, and a frozen server
+    is precisely what does not answer. Failures of the store are translated as usual.
+    """
+    task: asyncio.Task[T] = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=deadline)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()
+        _ABANDONED.add(task)
+        task.add_done_callback(_forget)
+        raise Unavailable(f"the store did not answer within {deadline:g} s ({action}); retry later")
+    async with translate_errors(action):
+        return task.result()
+
+
+def _forget(task: asyncio.Task[Any]) -> None:
+    _ABANDONED.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved, so that it is not reported as never retrieved
 
 
 async def close_pool(pool: asyncpg.Pool, *, grace: float = 10.0) -> None:

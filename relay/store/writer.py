@@ -47,12 +47,14 @@ class EventWriter:
         on_crash: Callable[[], None] = lambda: None,
         max_batch: int = 500,
         max_queue: int = 10_000,
+        commit_deadline: float | None = None,
     ) -> None:
         self._pool = pool
         self._on_committed = on_committed
         self._on_batch = on_batch
         self._on_crash = on_crash
         self._max_batch = max_batch
+        self._commit_deadline = commit_deadline
         self._queue: asyncio.Queue[PendingEvent] = asyncio.Queue(max_queue)
         self._task: asyncio.Task[None] | None = None
         self._accepting = True
@@ -69,7 +71,12 @@ class EventWriter:
             self._queue.put_nowait(pending)
         except asyncio.QueueFull:
             raise RateLimited("the relay's write queue is full; retry shortly") from None
-        return await asyncio.shield(pending.future)
+        try:
+            return await asyncio.wait_for(asyncio.shield(pending.future), self._commit_deadline)
+        except TimeoutError:
+            # The event may still be committed: a resend with the same id says so.
+            raise Unavailable(f"the store did not confirm the commit within "
+                              f"{self._commit_deadline:g} s; resend with the same id") from None
 
     async def drain_and_stop(self) -> None:
         """Refuse new events, commit everything already queued, stop the task."""

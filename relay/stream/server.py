@@ -1,9 +1,12 @@
-"""The WebSocket server at ``/v1/stream``: handshake checks, then one :class:`Session` each.
+"""The WebSocket server at ``/v1/stream``: admission, handshake checks, then a :class:`Session`.
 
-A ``Authorization: Bearer`` header is checked during the opening handshake; a bad token
-gets HTTP 401 and no upgrade. Without the header the connection is upgraded and the
-session expects an ``auth`` frame. Frames larger than ``max_frame_bytes`` close the
-connection with 1009 (websockets' ``max_size``).
+Admission comes first, when the TCP connection is made: past ``max_connections`` in all,
+``max_connections_per_address`` from one client address, or ``max_unauthenticated``
+connections not yet authenticated, a new connection is closed at once. The handshake
+must complete within ``handshake_timeout``. A ``Authorization: Bearer`` header is checked
+during it; a bad token gets HTTP 401 and no upgrade. Without the header the connection is
+upgraded and the session expects an ``auth`` frame; until a token is accepted a frame may
+be at most ``unauthenticated_frame_bytes``, then ``max_frame_bytes`` (1009 beyond).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from relay.contract.wire import SUBPROTOCOLS, Encoding, choose_encoding
+from relay.core.admission import Admission
+from relay.stream.guard import GuardedConnection
 from relay.stream.session import Session, StreamServices
 
 __all__ = ["STREAM_PATH", "start_stream_server"]
@@ -41,6 +46,18 @@ def _plain(status: HTTPStatus, text: str, extra: dict[str, str] | None = None) -
 
 async def start_stream_server(services: StreamServices) -> Server:
     config = services.config
+    refused = services.metrics.refused_connections
+
+    class Connection(GuardedConnection):
+        admission = Admission(max_total=config.max_connections,
+                              max_per_address=config.max_connections_per_address)
+        unauthenticated = Admission(max_total=config.max_unauthenticated,
+                                    max_per_address=config.max_unauthenticated)
+        full_frame_bytes = config.max_frame_bytes
+
+        @staticmethod
+        def on_refused(limit: str) -> None:
+            refused.labels(server="stream", limit=limit).inc()
 
     async def process_request(conn: ServerConnection, request: Request) -> Response | None:
         if request.path.split("?", 1)[0] != STREAM_PATH:
@@ -54,7 +71,7 @@ async def start_stream_server(services: StreamServices) -> Server:
         principal = None
         if scheme.lower() == "bearer" and token.strip():
             try:
-                principal = await services.authenticate(token.strip())
+                principal = await services.storage.authenticate(token.strip())
             except Exception as exc:  # noqa: BLE001 - the store is down
                 _log.warning("auth_lookup_failed", error=type(exc).__name__)
                 return _plain(HTTPStatus.SERVICE_UNAVAILABLE, "the store is unavailable; retry")
@@ -63,6 +80,8 @@ async def start_stream_server(services: StreamServices) -> Server:
             return _plain(HTTPStatus.UNAUTHORIZED, "invalid, revoked or malformed bearer token",
                           {"WWW-Authenticate": 'Bearer realm="relay"'})
         conn.principal = principal  # type: ignore[attr-defined]
+        if isinstance(conn, GuardedConnection):
+            conn.authenticated()
         return None
 
     async def handler(conn: ServerConnection) -> None:
@@ -81,8 +100,10 @@ async def start_stream_server(services: StreamServices) -> Server:
         subprotocols=[Subprotocol(name) for name in SUBPROTOCOLS],
         select_subprotocol=_select_subprotocol,
         process_request=process_request,
-        max_size=config.max_frame_bytes,
+        max_size=config.unauthenticated_frame_bytes,
         max_queue=16,
+        open_timeout=config.handshake_timeout,
+        create_connection=Connection,
         compression=None,
         ssl=ssl_context,
         ping_interval=20,

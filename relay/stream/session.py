@@ -39,11 +39,12 @@ from relay.core.connection import Phase, StreamConnection
 from relay.core.connections import Connections
 from relay.core.events import Event
 from relay.core.hub import Hub
-from relay.core.ports import EventSource
 from relay.core.principals import Principal
 from relay.core.publishing import Publisher
-from relay.core.subscription import Subscription, check_since, replay
+from relay.core.subscription import Page, ReadRange, Subscription, check_since, replay
 from relay.metrics import RelayMetrics
+from relay.store.storage import Storage
+from relay.stream.guard import GuardedConnection
 from relay.stream.transport import Transport
 
 __all__ = ["REPLAY_HIGH_WATER", "REPLAY_PAGE", "Session", "StreamServices"]
@@ -63,12 +64,12 @@ class StreamServices:
     config: StreamConfig
     regions: Mapping[str, frozenset[str]]
     hub: Hub
-    events: EventSource
+    storage: Storage
     publisher: Publisher
     connections: Connections
     metrics: RelayMetrics
-    authenticate: Callable[[str], Awaitable[Principal | None]]
     record_delivery: Callable[[int, Iterable[str]], None]
+    replay_slots: asyncio.Semaphore
 
 
 def _defect(exc: Exception) -> dict[str, str]:
@@ -76,6 +77,13 @@ def _defect(exc: Exception) -> dict[str, str]:
     frames = traceback.extract_tb(exc.__traceback__)
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
     return {"error": type(exc).__name__, "at": where}
+
+
+def _log_replay_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        exc = task.exception()
+        assert isinstance(exc, Exception)
+        _log.error("replay_failed", **_defect(exc))
 
 
 class Session:
@@ -171,7 +179,7 @@ class Session:
             return None
         try:
             token = self.state.auth_token(decode_frame(self.encoding, message))
-            principal = await self.services.authenticate(token)
+            principal = await self.services.storage.authenticate(token)
         except RelayError as exc:
             await self.ws.close(CLOSE_UNAUTHORIZED, f"authentication failed: {exc.message}"[:120])
             return None
@@ -182,6 +190,8 @@ class Session:
         if principal is None:
             _log.info("auth_refused", how="frame")
             await self.ws.close(CLOSE_UNAUTHORIZED, "invalid or revoked token")
+        elif isinstance(self.ws, GuardedConnection):
+            self.ws.authenticated()  # full-size frames from now on
         return principal
 
     def _teardown(self) -> None:
@@ -258,6 +268,7 @@ class Session:
             hub.attach(self)
         else:
             self._replay = asyncio.create_task(self._replay_then_attach(request, subscription))
+            self._replay.add_done_callback(_log_replay_failure)
 
     async def _replay_then_attach(self, request: SubscribeFrame, subscription: Subscription) -> None:
         hub = self.services.hub
@@ -274,12 +285,22 @@ class Session:
             self.send({"type": "caught_up", "seq": seq})
             hub.attach(self)
 
-        await replay(subscription, hub, read_page=self._read_page, page_size=REPLAY_PAGE,
-                     deliver=self._deliver_replayed, go_live=go_live)
+        def read_page(step: ReadRange) -> Awaitable[Page | None]:
+            return self._read_page(subscription, step)
 
-    async def _read_page(self, after: int, upto: int, limit: int) -> list[Event] | None:
+        await replay(subscription, hub, read_page=read_page, deliver=self._deliver_replayed,
+                     go_live=go_live, max_range=self.services.config.replay_scan_events,
+                     slots=self.services.replay_slots)
+
+    async def _read_page(self, subscription: Subscription, step: ReadRange) -> Page | None:
+        """The events of the range the unit may see and wants, as the database chooses
+        them: an invisible event costs this connection nothing."""
+        config = self.services.config
         try:
-            return await self.services.events.events_between(after, upto, limit)
+            return await self.services.storage.replay_page(
+                viewer=subscription.viewer, filter=subscription.filter,
+                regions=self.services.regions, after=step.after, upto=step.upto,
+                limit=REPLAY_PAGE, max_bytes=config.replay_page_bytes, encoding=self.encoding)
         except Exception as exc:  # noqa: BLE001 - store down: the replay waits and retries
             _log.warning("replay_read_failed", error=type(exc).__name__)
             return None
@@ -292,14 +313,21 @@ class Session:
             if event.facts is not None:
                 self.services.record_delivery(event.seq, (unit_id,))
             if self.buffered_bytes() > REPLAY_HIGH_WATER:
-                await self.transport.drain()  # back-pressure: the client reads at its pace
+                # Back-pressure: the client reads at its pace, but not holding a replay
+                # slot for ever: past the drain timeout it is a slow consumer (4408).
+                try:
+                    await asyncio.wait_for(self.transport.drain(),
+                                           self.services.config.replay_drain_timeout)
+                except TimeoutError:
+                    self.overflow()
+                    return False
         self.services.metrics.replayed.inc(len(events))
         return self.transport.open
 
     async def _committed_head(self) -> int:
         """The highest committed seq (the database's), or the hub's if the store is down."""
         try:
-            return await self.services.events.head()
+            return await self.services.storage.head()
         except Exception:  # noqa: BLE001 - store down: the hub's head is the best we know
             return self.services.hub.head
 

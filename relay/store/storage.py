@@ -1,0 +1,117 @@
+"""The store as the edges use it: every read and write of a request, on the right pool,
+within the deadline.
+
+Each method runs one store function (:mod:`relay.store.history`, :mod:`~relay.store.units`,
+...) on the pool its kind of work belongs to (:class:`relay.store.pool.Pools`) and answers
+``unavailable`` when the store has not answered within ``deadline`` seconds (a frozen or
+saturated database), so that a client waits at most that long, whatever the store does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+
+from relay.contract.filters import Filter
+from relay.contract.history_query import HistoryQuery
+from relay.contract.visibility import Viewer
+from relay.contract.wire import Encoding
+from relay.core.events import Event, StoredAlert
+from relay.core.principals import Principal
+from relay.store import access_log, chain, eventlog, history, units
+from relay.store.pool import Pools, translate_errors, within
+
+__all__ = ["Storage"]
+
+Regions = Mapping[str, frozenset[str]]
+
+
+class Storage:
+    def __init__(self, pools: Pools, *, deadline: float, ready_deadline: float = 2.0) -> None:
+        self.pools = pools
+        self.deadline = deadline
+        self.ready_deadline = ready_deadline
+
+    # -- authentication and the units (the writes pool: no reader can take it) -------------
+    async def authenticate(self, token: str) -> Principal | None:
+        return await within(self.deadline, "authenticating",
+                            units.authenticate(self.pools.writes, token))
+
+    async def revoked_among(self, token_ids: list[int]) -> set[int]:
+        return await within(self.deadline, "checking revocations",
+                            units.revoked_token_ids(self.pools.reads, token_ids))
+
+    # -- the event log ---------------------------------------------------------------------
+    async def find_alert(self, alert_id: str) -> StoredAlert | None:
+        return await within(self.deadline, "reading an alert",
+                            eventlog.find_alert(self.pools.writes, alert_id))
+
+    async def events_between(self, after: int, upto: int, limit: int) -> list[Event]:
+        """Both bodies (fan-out of another process's commits)."""
+        return await eventlog.fetch_events(self.pools.writes, after, upto, limit)
+
+    async def head(self) -> int:
+        return await within(self.deadline, "reading the head",
+                            eventlog.read_head(self.pools.reads))
+
+    async def ready_head(self) -> int:
+        """The head, within the readiness probe's own, shorter deadline."""
+        return await within(self.ready_deadline, "checking the database",
+                            eventlog.read_head(self.pools.reads))
+
+    async def replay_page(self, *, viewer: Viewer, filter: Filter, regions: Regions, after: int,
+                          upto: int, limit: int, max_bytes: int,
+                          encoding: Encoding) -> tuple[list[Event], bool]:
+        return await within(self.deadline, "replaying", eventlog.fetch_visible_events(
+            self.pools.reads, viewer=viewer, filter=filter, regions=regions, after=after,
+            upto=upto, limit=limit, max_bytes=max_bytes, encoding=encoding))
+
+    # -- the history ------------------------------------------------------------------------
+    async def history_page(self, query: HistoryQuery, viewer: Viewer | None, regions: Regions,
+                           *, max_bytes: int) -> tuple[list[history.AlertRow], bool]:
+        return await within(self.deadline, "reading the history", history.history_page(
+            self.pools.reads, query, viewer, regions, max_bytes=max_bytes))
+
+    async def alert_file(self, alert_id: str, viewer: Viewer | None,
+                         regions: Regions) -> history.AlertFile | None:
+        return await within(self.deadline, "reading the alert",
+                            history.read_alert_file(self.pools.reads, alert_id, viewer, regions))
+
+    async def alert_body_at(self, seq: int) -> bytes:
+        return await within(self.deadline, "reading the first alert",
+                            history.alert_body_at(self.pools.writes, seq))
+
+    @contextlib.asynccontextmanager
+    async def export(self, query: HistoryQuery, regions: Regions
+                     ) -> AsyncIterator[AsyncIterator[history.ExportRow]]:
+        """Every alert of ``query`` from a server-side cursor on an export connection;
+        none free within the deadline is ``unavailable`` (too many exports at once)."""
+        async with translate_errors("exporting"):
+            conn = await within(self.deadline, "waiting for an export connection",
+                                self.pools.exports.acquire())
+        try:
+            async with history.export_rows(conn, query, regions) as rows:
+                yield rows
+        finally:
+            await self.pools.exports.release(conn)
+
+    async def verify_chain(self) -> chain.ChainReport:
+        async with translate_errors("verifying the chain"):
+            conn = await within(self.deadline, "waiting for an export connection",
+                                self.pools.exports.acquire())
+            try:
+                return await chain.verify_chain(conn)
+            finally:
+                await self.pools.exports.release(conn)
+
+    # -- the access log -----------------------------------------------------------------------
+    async def record_access(self, *, unit_id: str, method: str, path: str,
+                            query: Mapping[str, str], rows: int | None, status: int) -> None:
+        await within(self.deadline, "recording the access", access_log.record_access(
+            self.pools.writes, unit_id=unit_id, method=method, path=path, query=query, rows=rows,
+            status=status))
+
+    async def access_log(self, *, unit: str | None, before: int | None,
+                         limit: int) -> tuple[list[access_log.AccessEntry], bool]:
+        return await within(self.deadline, "reading the access log", access_log.read_access_log(
+            self.pools.reads, unit=unit, before=before, limit=limit))
