@@ -22,7 +22,7 @@ from tests.hostile import (
     bystander,
     closed_within,
 )
-from tests.support import RelayProcess
+from tests.support import RelayProcess, create_unit, unique_unit
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -68,6 +68,24 @@ async def test_an_idle_http_connection_is_closed_without_a_request(relay):
     async with Attacker() as attacker:
         reader, _ = await attacker.connect(relay.http_port)
         assert await closed_within(reader, 5)
+
+
+async def test_a_request_body_that_trickles_is_answered_400_at_the_body_timeout(relay, dsn):
+    """A publish whose body never completes gets 400 naming the body as too slow, within
+    body_timeout (2 s here), instead of holding the connection for ever."""
+    _, token = await create_unit(dsn, unique_unit("ML"), country="ML")
+    async with Attacker() as attacker:
+        reader, writer = await attacker.connect(relay.http_port)
+        writer.write(f"POST /v1/alerts HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer {token}\r\n"
+                     "Idempotency-Key: slow-1\r\nContent-Type: application/json\r\n"
+                     "Content-Length: 5000\r\n\r\n{\"kind\": ".encode())
+        started = time.monotonic()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 6)
+        took = time.monotonic() - started
+        body = await asyncio.wait_for(reader.read(4096), 2)
+    assert head.startswith(b"HTTP/1.1 400"), head
+    assert b'"too_slow"' in body and b'"body"' in body, body
+    assert 1.5 < took < 5, took
 
 
 async def test_connections_past_the_per_address_limit_are_refused_at_once(relay, dsn):

@@ -88,3 +88,17 @@ def test_an_invalid_alert_lists_each_problem_with_code_and_params_on_the_wire():
             "details": [{"field": "priority", "problem": "must be one of routine, urgent",
                          "code": "not_one_of", "params": {"allowed": ["routine", "urgent"]}}],
             } == error.body("p-1")
+
+
+def test_every_code_is_documented_with_its_params_in_the_protocol_guide():
+    """docs/protocol.md's table lists each code once, with the params the relay gives it,
+    so a partner writing a client can translate every problem it may receive."""
+    rows = {}
+    for line in (ROOT / "docs" / "protocol.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and cells[0][1:-1] in PROBLEM_CODES:
+            rows[cells[0][1:-1]] = cells[1]
+    assert set() == PROBLEM_CODES - set(rows)
+    for code, params in rows.items():
+        documented = set() if params == "—" else {p.strip(" `") for p in params.split(",")}
+        assert set(PARAMS.get(code, {})) == documented, code

@@ -162,6 +162,10 @@ _SCHEMAS: dict[str, Any] = {
                                "receipt": ref("Receipt")}}},
             "deliveries": {"type": "array", "items": ref("Delivery"),
                            "description": "A unit other than the origin sees its own line only"},
+            "more_updates": {"type": "boolean",
+                             "description": "More than the first 100 updates and cancellations exist"},
+            "more_receipts": {"type": "boolean",
+                              "description": "More than the first 1,000 receipts exist"},
         },
     },
     "VerifyReport": {"oneOf": [
