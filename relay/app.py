@@ -90,7 +90,7 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle) -> N
     tasks = _BackgroundTasks(stop)
     lifecycle.on_stop("background tasks", tasks.cancel)
     listener = Listener(database.dsn, role=config.database.role, on_head=hub.announce,
-                        on_revoked_unit=connections.revoke_unit,
+                        on_revocation=connections.on_revocation_notice,
                         on_unit_added=lambda: tasks.spawn_quiet(known_units.refresh()))
     tasks.spawn("relay-listener", listener.run())
     tasks.spawn("relay-revocations", watch_revocations(

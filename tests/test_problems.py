@@ -30,6 +30,10 @@ PARAMS = {
     "route_end": {"end": "origin", "expected": "BKO"}, "kind_of_referenced": {"kind": "seizure"},
     "beyond_head": {"head": 12}, "control_character": {"character": "U+0001"},
     "too_deep": {"limit": 32}, "too_slow": {"seconds": 10.0},
+    "already_exists": {"value": "ML-BKO-JAITF"}, "unit_suspended": {"value": "ML-BKO-JAITF"},
+    "not_suspended": {"value": "ML-BKO-JAITF"}, "unknown_token": {"value": "tok_abc"},
+    "already_revoked": {"value": "tok_abc"}, "bad_header": {"expected": "unit_id,country"},
+    "column_count": {"expected": 5, "found": 4}, "repeated_in_file": {"line": 3},
 }
 
 

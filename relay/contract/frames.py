@@ -20,6 +20,7 @@ from relay.contract.specs import CONTROL_CHARACTER
 
 __all__ = [
     "CLIENT_FRAME_TYPES",
+    "CLOSE_ROLES_CHANGED",
     "CLOSE_TOO_SLOW",
     "CLOSE_UNAUTHORIZED",
     "MAX_ID_LENGTH",
@@ -35,8 +36,10 @@ __all__ = [
 ]
 
 MAX_NOTE_LENGTH = 2000
-# Close codes of the stream (protocol.md): 4401 token refused or revoked; 4408 too slow.
+# Close codes of the stream (protocol.md): 4401 token refused or revoked; 4408 too slow;
+# 1012 (service restart) when the unit's roles changed: reconnect to get the new ones.
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_ROLES_CHANGED = 1012
 CLOSE_TOO_SLOW = 4408
 MAX_ID_LENGTH = 64
 

@@ -171,6 +171,18 @@ ENGLISH: Mapping[str, str | Callable[[Params], str]] = {
     "repeated": "must be given at most once",
     "bad_cursor": "is not a cursor this relay gave out",
     "key_reused": "already used for another alert by this unit",
+    # units and tokens (admin.md)
+    "already_exists": lambda p: f"{quoted(p['value'])} already exists",
+    "last_admin": "would leave the relay without an active admin unit",
+    "unit_suspended": "the unit {value} is suspended; reinstate it first",
+    "not_suspended": "the unit {value} is not suspended",
+    "unknown_token": lambda p: f"unknown token {quoted(p['value'])}",
+    "already_revoked": "the token {value} is already revoked",
+    "bad_header": "must be the header line {expected}",
+    "column_count": "must have {expected} columns, not {found}",
+    "repeated_in_file": "already appears on line {line}",
+    "not_a_boolean": "must be true or false",
+    "not_an_integer": "must be an integer",
 }
 PROBLEM_CODES = frozenset(ENGLISH)
 

@@ -30,6 +30,10 @@ class Revocable(Protocol):
     def revoke(self) -> None:
         """The token is no longer valid: stop serving at once (4401 on the stream)."""
 
+    def reconnect(self) -> None:
+        """The unit's roles changed: end, so that the client comes back with the new ones
+        (1012 on the stream)."""
+
 
 class Connections:
     """Open token holders, and the tokens this process has seen revoked."""
@@ -63,6 +67,25 @@ class Connections:
         for holder in holders:
             assert holder.principal is not None
             self._stop(holder, holder.principal.token_id)
+        return len(holders)
+
+    def on_revocation_notice(self, payload: str) -> int:
+        """A ``relay_revocations`` notification: ``token:<id>`` (one token revoked),
+        ``roles:<unit>`` (its roles changed) or a unit id (suspended)."""
+        kind, _, value = payload.partition(":")
+        if kind == "token" and value.isascii() and value.isdigit():
+            return self.revoke_tokens({int(value)})
+        if kind == "roles" and value:
+            return self.reconnect_unit(value)
+        return self.revoke_unit(payload)
+
+    def reconnect_unit(self, unit_id: str) -> int:
+        """Tell every holder of a token of ``unit_id`` to end and come back."""
+        holders = [h for h in self._open
+                   if h.principal is not None and h.principal.unit.unit_id == unit_id]
+        for holder in holders:
+            self._open.discard(holder)
+            holder.reconnect()
         return len(holders)
 
     def revoke_tokens(self, token_ids: set[int]) -> int:

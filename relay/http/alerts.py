@@ -7,7 +7,6 @@ goes through :class:`relay.core.publishing.Publisher`, reading through
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
@@ -23,6 +22,7 @@ from relay.contract.times import rfc3339
 from relay.contract.validation import validate_alert
 from relay.contract.visibility import history_scope, may_read_delivery, may_read_receipt
 from relay.contract.wire import json_value
+from relay.http.body import read_body
 from relay.http.middleware import (
     is_storable,
     json_response,
@@ -46,12 +46,7 @@ async def publish_alert(request: web.Request) -> web.Response:
     if not is_storable(key):
         raise BadFrame("the Idempotency-Key header is not text",
                        [Problem("Idempotency-Key", "nul_character")])
-    try:
-        async with asyncio.timeout(services.config.body_timeout):
-            data = await request.read()
-    except TimeoutError:
-        raise BadFrame("the request body did not arrive in time",
-                       [Problem("body", "too_slow", {"seconds": services.config.body_timeout})]) from None
+    data = await read_body(request, services.config.body_timeout)
     try:
         raw = json_value(data)
     except ValueError:  # not JSON, not UTF-8, or a key given twice

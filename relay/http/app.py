@@ -15,6 +15,7 @@ from relay.config import HttpConfig
 from relay.core.admission import Admission
 from relay.http import alerts as http_alerts
 from relay.http import audit as http_audit
+from relay.http.admin import add_admin_routes
 from relay.http.guard import guarded
 from relay.http.middleware import api_middleware, json_response
 from relay.http.openapi import openapi_document
@@ -101,4 +102,5 @@ def build_http_app(services: HttpServices) -> web.Application:
     app.router.add_get("/v1/audit/export", http_audit.export)
     app.router.add_get("/v1/audit/verify", http_audit.verify)
     app.router.add_get("/v1/audit/access-log", http_audit.access_log)
+    add_admin_routes(app)
     return app

@@ -108,6 +108,10 @@ class StreamingResponse:
         if self._task is not None:
             self._task.cancel()
 
+    def reconnect(self) -> None:
+        """The unit's roles changed: the export ends, as the role that allowed it may be gone."""
+        self.revoke()
+
 
 def _ndjson_line(row: ExportRow) -> bytes:
     return b'{"seq":%d,"hash":"%s","alert":%s}\n' % (row.seq, row.hash.hex().encode(), row.body_json)

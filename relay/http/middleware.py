@@ -41,6 +41,9 @@ __all__ = [
 ]
 
 _PUBLIC = {"/healthz", "/readyz", "/metrics", "/v1/openapi.json"}
+# Requests to these are recorded whoever sends them, refusals included: an export or an
+# admin action attempted by a unit without the role is something an auditor must see.
+_RECORDED_PATHS = ("/v1/audit/", "/v1/admin/")
 _log = structlog.get_logger("relay.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -84,6 +87,14 @@ def _check_query(request: web.Request) -> None:
         raise InvalidQuery(f"the query has {len(problems)} problem(s)", problems)
 
 
+def _method_not_allowed(error: web.HTTPException) -> web.Response:
+    allowed = ", ".join(sorted(getattr(error, "allowed_methods", ())))
+    response = json_response({"type": "error", "code": "method_not_allowed",
+                              "message": f"use {allowed}", "details": []}, 405)
+    response.headers["Allow"] = allowed
+    return response
+
+
 def principal_of(request: web.Request) -> Principal:
     principal: Principal = request["principal"]
     return principal
@@ -112,6 +123,12 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     """Authenticate, translate errors, record auditors' requests."""
     if request.path in _PUBLIC:
         return await handler(request)
+    route_error = request.match_info.http_exception
+    if route_error is not None:
+        # No such path (404) or method (405): said before asking for a token, since
+        # there is nothing behind it to protect.
+        return error_response(NotFound(f"no resource at {request.path[:200]}")) \
+            if route_error.status == 404 else _method_not_allowed(route_error)
     services = request.app[SERVICES]
     principal: Principal | None = None
     try:
@@ -132,7 +149,8 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         response = error_response(Unavailable("the relay could not answer; retry later"))
     if response.status >= 400:
         services.metrics.http_errors.labels(status=str(response.status)).inc()
-    if principal is not None and (allows(principal.unit.roles, Action.AUDIT) or request.get("export")):
+    if principal is not None and (allows(principal.unit.roles, Action.AUDIT)
+                                  or request.path.startswith(_RECORDED_PATHS)):
         recorded = await _record_access(services, principal, request, response.status)
         if not recorded and not response.prepared:
             # An auditor's request that cannot be recorded is not answered.

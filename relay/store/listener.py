@@ -1,7 +1,7 @@
 """LISTEN/NOTIFY: how relay processes sharing a database learn of each other's commits.
 
 One dedicated connection listens on ``relay_events`` (payload: the new head seq),
-``relay_revocations`` (a unit id) and ``relay_units`` (a unit was added). Notifications
+``relay_revocations`` (a unit id, ``token:<id>`` or ``roles:<unit id>``) and ``relay_units`` (a unit was added). Notifications
 are the main path. The same task also reads ``relay_head`` once a second, a safety net
 for a notification lost while the connection was down; after the database restarts the
 task reconnects with backoff and catches up the same way.
@@ -31,13 +31,13 @@ class Listener:
         *,
         role: str,
         on_head: Callable[[int], None],
-        on_revoked_unit: Callable[[str], object],
+        on_revocation: Callable[[str], object],
         on_unit_added: Callable[[], None],
     ) -> None:
         self._dsn = dsn
         self._role = role
         self._on_head = on_head
-        self._on_revoked_unit = on_revoked_unit
+        self._on_revocation = on_revocation
         self._on_unit_added = on_unit_added
         self.connected = asyncio.Event()
 
@@ -79,7 +79,7 @@ class Listener:
             self._on_head(int(payload))
 
     def _revocation(self, conn: object, pid: int, channel: str, payload: object) -> None:
-        self._on_revoked_unit(str(payload))
+        self._on_revocation(str(payload))
 
     def _unit(self, conn: object, pid: int, channel: str, payload: object) -> None:
         self._on_unit_added()

@@ -10,7 +10,10 @@ saturated database), so that a client waits at most that long, whatever the stor
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TypeVar
+
+import asyncpg
 
 from relay.contract.filters import Filter
 from relay.contract.history_query import HistoryQuery
@@ -24,6 +27,7 @@ from relay.store.pool import Pools, translate_errors, within
 __all__ = ["Storage"]
 
 Regions = Mapping[str, frozenset[str]]
+T = TypeVar("T")
 
 
 class Storage:
@@ -103,6 +107,16 @@ class Storage:
                 return await chain.verify_chain(conn)
             finally:
                 await self.pools.exports.release(conn)
+
+    # -- administration (admin.md) ----------------------------------------------------------
+    async def administer(self, action: str,
+                         work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """``work`` on one connection of the read pool (its transactions need one), within
+        the deadline: units and tokens change rarely, and never on the writer's pool."""
+        async def on_a_connection() -> T:
+            async with self.pools.reads.acquire() as conn:
+                return await work(conn)  # type: ignore[arg-type]  # a pooled connection
+        return await within(self.deadline, action, on_a_connection())
 
     # -- the access log -----------------------------------------------------------------------
     async def record_access(self, *, unit_id: str, method: str, path: str,

@@ -26,6 +26,7 @@ from relay.config import StreamConfig
 from relay.contract.errors import RelayError, Unavailable
 from relay.contract.filters import MATCH_ALL, Filter
 from relay.contract.frames import (
+    CLOSE_ROLES_CHANGED,
     CLOSE_TOO_SLOW,
     CLOSE_UNAUTHORIZED,
     PublishFrame,
@@ -146,6 +147,13 @@ class Session:
         self.services.hub.detach(self)
         self._cancel_replay()
         self._spawn(self.ws.close(CLOSE_UNAUTHORIZED, "token revoked"))
+
+    def reconnect(self) -> None:
+        """The unit's roles changed: close with 1012 so that the client reconnects and
+        authenticates again, with the new roles."""
+        self.services.hub.detach(self)
+        self._cancel_replay()
+        self._spawn(self.ws.close(CLOSE_ROLES_CHANGED, "the unit's roles changed: reconnect"))
 
     # -- lifecycle ------------------------------------------------------------------------
     async def run(self) -> None:

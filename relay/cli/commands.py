@@ -1,0 +1,207 @@
+"""The one-shot commands of ``relay``: migrations, configuration check, units, tokens,
+audit. Each runs against the database ``relay serve`` would use (the embedded one of the
+data directory, or the configured URL), so it works beside running relays."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+
+from relay.cli.say import Say
+from relay.cli.unit_import import parse_units_csv
+from relay.config import Config
+from relay.contract.errors import BadFrame
+from relay.store import admin
+from relay.store.chain import verify_chain
+
+__all__ = ["run_command"]
+
+
+def _actor(args: argparse.Namespace) -> admin.Actor:
+    """The system user running the command: the access log's "who" for it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    words = ["relay", args.command] + [value for value in (
+        getattr(args, "units_command", None), getattr(args, "tokens_command", None)) if value]
+    return admin.Actor(f"cli:{user}", "CLI", " ".join(words))
+
+
+def _roles(text: str) -> list[str]:
+    return [role.strip() for role in text.split(",") if role.strip()]
+
+
+async def run_command(args: argparse.Namespace, config: Config, config_path: Path | None,
+                      say: Say) -> int:
+    if args.command == "check-config":
+        _summary(config, config_path, say)
+        return 0
+    if args.command == "units" and args.units_command == "import":
+        return await _import(args, config, say)
+    from relay.store.database import connect_once
+
+    async with connect_once(config) as conn:
+        if args.command == "migrate":
+            say.out("relay.migrated")
+        elif args.command == "units":
+            await _units(conn, args, say)
+        elif args.command == "tokens":
+            await _tokens(conn, args, say)
+        elif args.command == "audit":
+            return await _verify(conn, say)
+    return 0
+
+
+async def _units(conn: asyncpg.Connection, args: argparse.Namespace, say: Say) -> None:
+    actor = _actor(args)
+    match args.units_command:
+        case "add":
+            roles = _roles(args.roles)
+            info, issued = await admin.add_unit(conn, actor, args.unit_id, country=args.country,
+                                                airport=args.airport, name=args.name, roles=roles,
+                                                label=args.label)
+            say.out("relay.unit_added", unit=args.unit_id, roles=",".join(sorted(info.unit.roles)))
+            _print_token(say, "relay.token_once", issued)
+        case "list":
+            _print_units(say, await admin.list_units(conn))
+        case "set":
+            change = admin.UnitChange(roles=None if args.roles is None else _roles(args.roles),
+                                      name=args.name, airport=args.airport)
+            info = await admin.change_unit(conn, actor, args.unit_id, change)
+            say.out("relay.unit_changed", unit=info.unit.unit_id, roles=",".join(sorted(info.unit.roles)),
+                    airport=info.unit.airport or "-", name=info.unit.name or "-")
+        case "revoke":
+            count = await admin.suspend_unit(conn, actor, args.unit_id)
+            say.out("relay.unit_suspended", unit=args.unit_id, count=count)
+        case "reinstate":
+            await admin.reinstate_unit(conn, actor, args.unit_id)
+            say.out("relay.unit_reinstated", unit=args.unit_id)
+
+
+async def _tokens(conn: asyncpg.Connection, args: argparse.Namespace, say: Say) -> None:
+    actor = _actor(args)
+    match args.tokens_command:
+        case "issue":
+            issued = await admin.issue_token(conn, actor, args.unit_id, label=args.label,
+                                             expires_in_days=args.expires_in)
+            _print_token(say, "relay.new_token", issued, unit=args.unit_id)
+        case "list":
+            _print_tokens(say, await admin.list_tokens(conn, args.unit_id))
+        case "revoke":
+            info = await admin.revoke_token(conn, actor, args.token_id)
+            say.out("relay.token_revoked", token_id=info.token_id, unit=info.unit_id)
+
+
+def _print_token(say: Say, key: str, issued: admin.IssuedToken, **values: object) -> None:
+    """The secret alone on the last line of stdout; its public id on stderr."""
+    say.out(key, **values)
+    print(f"token_id: {issued.info.token_id}", file=sys.stderr)
+    say.line(issued.token)
+
+
+async def _import(args: argparse.Namespace, config: Config, say: Say) -> int:
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        say.error("relay.cannot_read", file=args.file, reason=getattr(exc, "strerror", None) or exc)
+        return 1
+    units, problems = parse_units_csv(text)
+    if problems:
+        say.refusal(BadFrame(say.t("relay.import_refused", count=len(problems), file=args.file),
+                             problems))
+        return 1
+    from relay.store.database import connect_once
+
+    async with connect_once(config) as conn:
+        try:
+            issued = await admin.add_units(conn, _actor(args), [
+                (unit.unit_id, unit.country, unit.airport, unit.name, unit.roles) for unit in units])
+        except admin.RowRefused as refused:
+            line = units[refused.index].line
+            say.refusal(type(refused.error)(
+                say.t("relay.import_refused", count=1, file=args.file),
+                [type(problem)(f"line {line}.{problem.field}", problem.code, problem.params)
+                 for problem in refused.error.details]))
+            return 1
+    say.line("unit_id,token")
+    for unit_id, token in issued:
+        say.line(f"{unit_id},{token}")
+    print(say.t("relay.imported", count=len(issued)), file=sys.stderr)
+    return 0
+
+
+async def _verify(conn: asyncpg.Connection, say: Say) -> int:
+    report = await verify_chain(conn)
+    if report.intact:
+        say.out("relay.intact", events=report.events, head=report.head, hash=report.head_hash)
+        return 0
+    say.out("relay.broken", seq=report.first_broken_seq, reason=report.reason, events=report.events)
+    return 1
+
+
+# -- tables ---------------------------------------------------------------------------
+
+
+def _table(say: Say, header_key: str, rows: list[list[str]]) -> None:
+    header = say.t(header_key).split("|")
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    for cells in [header, *rows]:
+        say.line("  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip())
+
+
+def _print_units(say: Say, units: list[admin.UnitInfo]) -> None:
+    _table(say, "relay.units_header", [
+        [info.unit.unit_id, info.unit.country, info.unit.airport or "-", ",".join(sorted(info.unit.roles)),
+         str(info.active_tokens), say.t("relay.suspended" if info.unit.revoked_at else "relay.active"),
+         info.unit.name] for info in units])
+
+
+def _minute(value: datetime | None, say: Say) -> str:
+    return say.t("relay.never") if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
+def _print_tokens(say: Say, tokens: list[admin.TokenInfo]) -> None:
+    now = datetime.now().astimezone()
+    rows = []
+    for token in tokens:
+        state = ("relay.revoked" if token.revoked_at else
+                 "relay.expired" if token.expires_at and token.expires_at <= now else "relay.valid")
+        rows.append([token.token_id, token.unit_id, say.t(state), _minute(token.created_at, say),
+                     "-" if token.expires_at is None else _minute(token.expires_at, say),
+                     _minute(token.last_used_at, say), token.label])
+    _table(say, "relay.tokens_header", rows)
+
+
+def _summary(config: Config, config_path: Path | None, say: Say) -> None:
+    """What the relay would run with: checked, nothing started."""
+    say.out("relay.config_ok")
+    if config_path is None:
+        say.out("relay.summary_defaults")
+    else:
+        say.out("relay.summary_file", path=config_path)
+    say.out("relay.summary_data_dir", path=config.data_dir)
+    where = say.t("relay.summary_embedded") if not config.database.url else _masked(config.database.url)
+    say.out("relay.summary_database", where=where)
+    stream, http = config.stream, config.http
+    say.out("relay.summary_stream", scheme="wss" if stream.tls_cert else "ws", host=stream.host,
+            port=stream.port)
+    say.out("relay.summary_http", scheme="https" if getattr(http, "tls_cert", "") else "http",
+            host=http.host, port=http.port)
+    say.out("relay.summary_regions", regions=", ".join(sorted(config.regions)) or say.t("relay.none"))
+
+
+def _masked(url: str) -> str:
+    """A database URL without its password."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

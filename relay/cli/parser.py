@@ -1,0 +1,79 @@
+"""The ``relay`` command's arguments, with their help in the chosen language.
+
+The options every command takes (``--config``, ``--data-dir``, ``--lang``) are accepted
+before the command and after it: ``relay --lang fr units list`` and ``relay units list
+--lang fr`` are the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from relay.contract.i18n import LANGUAGES, Translator
+
+__all__ = ["build_parser"]
+
+
+def _common(t: Translator, *, top: bool) -> argparse.ArgumentParser:
+    """The shared options; below the top level they leave unset values alone."""
+    default = None if top else argparse.SUPPRESS
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=default, help=t("relay.opt.config"))
+    common.add_argument("--data-dir", type=Path, default=default, help=t("relay.opt.data_dir"))
+    common.add_argument("--lang", choices=LANGUAGES, default=t.language if top else argparse.SUPPRESS,
+                        help=t("relay.opt.lang"))
+    return common
+
+
+def build_parser(t: Translator, version: str) -> argparse.ArgumentParser:
+    common = _common(t, top=False)
+    parser = argparse.ArgumentParser(prog="relay", description=t("relay.description"),
+                                     parents=[_common(t, top=True)])
+    parser.add_argument("--version", action="version", version=f"relay {version}",
+                        help=t("relay.opt.version"))
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(group: argparse._SubParsersAction, name: str, key: str) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+        return group.add_parser(name, parents=[common], help=t(key), description=t(key))  # type: ignore[no-any-return]
+
+    command(commands, "serve", "relay.cmd.serve")
+    command(commands, "migrate", "relay.cmd.migrate")
+    command(commands, "check-config", "relay.cmd.check_config")
+
+    units = commands.add_parser("units", parents=[common], help=t("relay.cmd.units")).add_subparsers(
+        dest="units_command", required=True)
+    add = command(units, "add", "relay.cmd.units_add")
+    add.add_argument("unit_id", help=t("relay.arg.unit_id"))
+    add.add_argument("--country", required=True, help=t("relay.arg.country"))
+    add.add_argument("--airport", default=None, help=t("relay.arg.airport"))
+    add.add_argument("--name", default="", help=t("relay.arg.name"))
+    add.add_argument("--roles", required=True, help=t("relay.arg.roles"))
+    add.add_argument("--label", default="", help=t("relay.arg.label"))
+    command(units, "list", "relay.cmd.units_list")
+    change = command(units, "set", "relay.cmd.units_set")
+    change.add_argument("unit_id", help=t("relay.arg.unit_id"))
+    change.add_argument("--roles", default=None, help=t("relay.arg.roles"))
+    change.add_argument("--name", default=None, help=t("relay.arg.name"))
+    change.add_argument("--airport", default=None, help=t("relay.arg.airport"))
+    for name, key in (("revoke", "relay.cmd.units_revoke"), ("reinstate", "relay.cmd.units_reinstate")):
+        command(units, name, key).add_argument("unit_id", help=t("relay.arg.unit_id"))
+    command(units, "import", "relay.cmd.units_import").add_argument(
+        "file", type=Path, help=t("relay.arg.csv"))
+
+    tokens = commands.add_parser("tokens", parents=[common], help=t("relay.cmd.tokens")).add_subparsers(
+        dest="tokens_command", required=True)
+    issue = command(tokens, "issue", "relay.cmd.tokens_issue")
+    issue.add_argument("unit_id", help=t("relay.arg.unit_id"))
+    issue.add_argument("--label", default="", help=t("relay.arg.label"))
+    issue.add_argument("--expires-in", type=int, default=None, metavar="DAYS",
+                       help=t("relay.arg.expires_in"))
+    command(tokens, "list", "relay.cmd.tokens_list").add_argument(
+        "unit_id", nargs="?", default=None, help=t("relay.arg.unit_id"))
+    command(tokens, "revoke", "relay.cmd.tokens_revoke").add_argument(
+        "token_id", help=t("relay.arg.token_id"))
+
+    audit = commands.add_parser("audit", parents=[common], help=t("relay.cmd.audit")).add_subparsers(
+        dest="audit_command", required=True)
+    command(audit, "verify", "relay.cmd.audit_verify")
+    return parser
