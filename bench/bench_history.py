@@ -34,10 +34,11 @@ sys.path.insert(0, str(ROOT))
 from relay.contract.facts import alert_facts  # noqa: E402
 from relay.contract.reference import airport_country  # noqa: E402
 from relay.contract.wire import encode_body  # noqa: E402
+from relay.store.admin import Actor  # noqa: E402
+from relay.store.admin import add_unit as add_unit_and_token  # noqa: E402
 from relay.store.chain import GENESIS, event_hash  # noqa: E402
 from relay.store.embedded import EmbeddedPostgres  # noqa: E402
 from relay.store.migrations import apply_migrations, discover_migrations  # noqa: E402
-from relay.store.units import add_unit  # noqa: E402
 
 AIRPORTS = ["BKO", "CMN", "CDG", "LFW", "ADD", "GRU", "DSS", "ABJ", "LOS", "ACC", "NIM", "OUA",
             "MAD", "LIS", "BRU", "AMS", "FRA", "IST", "DXB", "BOG", "LIM", "PTY", "CCS", "JNB"]
@@ -49,6 +50,12 @@ COLUMNS = ["seq", "kind", "alert_id", "origin_unit", "author_unit", "received_at
            "msg_type", "status", "priority", "tlp", "dist_all", "dist_units", "dist_countries",
            "dist_regions", "airports", "countries", "commodities", "refs", "receipt_status",
            "body_json", "body_msgpack", "hash"]
+
+
+async def add_unit(conn: asyncpg.Connection, unit_id: str, **fields: Any) -> str:
+    """A unit of the run, and its token."""
+    _, issued = await add_unit_and_token(conn, Actor("cli:bench", "CLI", "bench"), unit_id, **fields)
+    return issued.token
 
 
 def make_alert(rng: random.Random, n: int) -> dict[str, Any]:

@@ -33,9 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.workers import subscriber_worker  # noqa: E402
+from relay.store.admin import Actor  # noqa: E402
+from relay.store.admin import add_unit as add_unit_and_token  # noqa: E402
 from relay.store.embedded import EmbeddedPostgres  # noqa: E402
 from relay.store.migrations import apply_migrations, discover_migrations  # noqa: E402
-from relay.store.units import add_unit  # noqa: E402
 
 CONFIG = """
 [limits]
@@ -47,6 +48,12 @@ max_in_flight = 1024
 [log]
 level = "info"
 """
+
+
+async def add_unit(conn: asyncpg.Connection, unit_id: str, **fields: Any) -> str:
+    """A unit of the run, and its token."""
+    _, issued = await add_unit_and_token(conn, Actor("cli:bench", "CLI", "bench"), unit_id, **fields)
+    return issued.token
 
 
 def pct(values: list[float], q: float) -> float:

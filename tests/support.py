@@ -29,7 +29,7 @@ import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from relay.store.units import add_unit
+from relay.store.admin import Actor, add_unit
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = float(os.environ.get("RELAY_TEST_TIMEOUT", "10"))
@@ -47,17 +47,31 @@ def unique_unit(prefix: str = "T") -> str:
     return f"{prefix}-{os.getpid() % 10000}-{next(_unit_numbers)}"
 
 
+def run_relay(*args: str, dsn: str | None = None, env: dict[str, str] | None = None,
+              stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The ``relay`` command, run as an operator would, against ``dsn``."""
+    environment = dict(os.environ)
+    if dsn:
+        environment["RELAY_DATABASE_URL"] = dsn
+    environment.update(env or {})
+    return subprocess.run([sys.executable, "-m", "relay", *args], env=environment, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, input=stdin, check=False)
+
+
+SETUP = Actor("cli:tests", "CLI", "tests/support.py")  # who the tests' own unit changes are by
+
+
 async def create_unit(dsn: str, unit_id: str | None = None, *, country: str = "ML",
                       airport: str | None = None, roles: str = "publish,subscribe") -> tuple[str, str]:
     """Add a unit through the relay's own unit module; return (unit_id, token)."""
     unit_id = unit_id or unique_unit()
     conn = await asyncpg.connect(dsn)
     try:
-        token = await add_unit(conn, unit_id, country=country, airport=airport, name="test",
-                               roles=roles.split(","))
+        _, issued = await add_unit(conn, SETUP, unit_id, country=country, airport=airport,
+                                   name="test", roles=roles.split(","))
     finally:
         await conn.close()
-    return unit_id, token
+    return unit_id, issued.token
 
 
 @dataclass
@@ -272,6 +286,7 @@ async def stream_client(relay: RelayProcess, token: str, *, encoding: str = "rel
 
 __all__ = [
     "ROOT",
+    "SETUP",
     "TIMEOUT",
     "RelayProcess",
     "StreamClient",
@@ -279,6 +294,7 @@ __all__ = [
     "decode",
     "encode",
     "free_port",
+    "run_relay",
     "stream_client",
     "unique_unit",
     "websockets",

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.support import ROOT, stream_client, unique_unit
+from tests.support import run_relay, stream_client, unique_unit
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-def run_relay(*args: str, dsn: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = dict(os.environ)
-    if dsn:
-        environment["RELAY_DATABASE_URL"] = dsn
-    environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "relay", *args], env=environment, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
 
 
 async def test_units_add_prints_a_token_alone_on_the_last_line_that_works(relay, dsn):

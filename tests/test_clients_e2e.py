@@ -26,9 +26,17 @@ from clients.backoff import Backoff
 from clients.client import Ack, RelayClient
 from clients.connection import AuthenticationFailed, Rejected
 from clients.outbox import Outbox
-from relay.store.units import revoke_unit
+from relay.store.admin import suspend_unit
 from tests.alert_examples import passenger_alert, seizure_alert
-from tests.support import ROOT, RelayProcess, create_unit, free_port, stream_client, unique_unit
+from tests.support import (
+    ROOT,
+    SETUP,
+    RelayProcess,
+    create_unit,
+    free_port,
+    stream_client,
+    unique_unit,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -187,7 +195,7 @@ async def test_revoking_the_unit_ends_its_feed_with_authentication_failed(relay,
             first = await asyncio.wait_for(anext(events), WAIT)
             conn = await asyncpg.connect(dsn)
             try:
-                await revoke_unit(conn, unit_id)
+                await suspend_unit(conn, SETUP, unit_id)
             finally:
                 await conn.close()
             with pytest.raises(AuthenticationFailed):

@@ -20,11 +20,11 @@ import psutil
 import pytest
 import websockets
 
-from relay.store.units import revoke_unit
+from relay.store.admin import issue_token, revoke_token, suspend_unit
 from tests.alert_examples import seizure_alert
 from tests.conftest import running_relay
 from tests.hostile import HOSTILE_CONFIG, SCALE, Attacker, bystander
-from tests.support import TIMEOUT, create_unit, stream_client, unique_unit
+from tests.support import SETUP, TIMEOUT, create_unit, stream_client, unique_unit
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -156,7 +156,7 @@ async def test_revoking_a_token_cuts_its_export_within_5_seconds(relay, dsn):
         assert 200 == status
         conn = await asyncpg.connect(dsn)
         try:
-            await revoke_unit(conn, unit_id)
+            await suspend_unit(conn, SETUP, unit_id)
         finally:
             await conn.close()
         reader._transport.resume_reading()  # type: ignore[attr-defined]
@@ -166,3 +166,26 @@ async def test_revoking_a_token_cuts_its_export_within_5_seconds(relay, dsn):
                 received += chunk
     # Cut short: far from the whole export, and without the last chunk of a complete one.
     assert len(received) < ALERTS * 40_000 and not received.endswith(b"0\r\n\r\n")
+
+
+async def test_revoking_one_token_cuts_its_export_and_leaves_the_units_other_token(relay, dsn):
+    """admin.md: one token revoked stops its streaming export within 5 s; the unit's
+    other token still exports."""
+    unit_id, kept = await create_unit(dsn, unique_unit("EU"), country="BE", roles="audit")
+    conn = await asyncpg.connect(dsn)
+    try:
+        issued = await issue_token(conn, SETUP, unit_id, label="second auditor")
+        async with Attacker() as attacker:
+            status, reader = await slow_export(attacker, relay, issued.token)
+            assert 200 == status
+            await revoke_token(conn, SETUP, issued.info.token_id)
+            reader._transport.resume_reading()  # type: ignore[attr-defined]
+            received = b""
+            async with asyncio.timeout(5):
+                while chunk := await reader.read(65536):
+                    received += chunk
+    finally:
+        await conn.close()
+    assert len(received) < ALERTS * 40_000 and not received.endswith(b"0\r\n\r\n")
+    status, _ = await timed_get(f"{relay.http}/v1/audit/access-log?limit=1", kept)
+    assert 200 == status

@@ -26,7 +26,8 @@ class Principal:
     """An authenticated connection or request: the unit and the token it used."""
 
     unit: Unit
-    token_id: int
+    token_id: int  # the database's key: what revocations name
+    public_id: str = ""  # tok_...: safe to show and log (admin.md)
 
     @property
     def viewer(self) -> Viewer:

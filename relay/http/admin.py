@@ -80,8 +80,13 @@ async def _body(request: web.Request, fields: dict[str, tuple[str, bool]],
     return body
 
 
-async def _connection_run(request: web.Request, what: str, work: Any) -> Any:
-    return await request.app[SERVICES].storage.administer(what, work)
+async def _connection_run(request: web.Request, what: str, work: Any, *, changes: bool = False) -> Any:
+    """``work`` on a connection; a change records itself in the access log (with what it
+    did), so the middleware does not record the request a second time."""
+    result = await request.app[SERVICES].storage.administer(what, work)
+    if changes:
+        request["recorded"] = True
+    return result
 
 
 async def list_units(request: web.Request) -> web.Response:
@@ -98,7 +103,7 @@ async def add_unit(request: web.Request) -> web.Response:
         return await admin.add_unit(conn, actor, body["unit_id"], country=body["country"],
                                     airport=body.get("airport"), name=body.get("name", ""),
                                     roles=body["roles"], label=body.get("label", ""))
-    info, issued = await _connection_run(request, "adding a unit", work)
+    info, issued = await _connection_run(request, "adding a unit", work, changes=True)
     return web.json_response({"unit": info.as_dict(), "token": issued.token,
                               "token_id": issued.info.token_id}, status=201,
                              headers={"Cache-Control": "no-store"})
@@ -131,7 +136,7 @@ async def patch_unit(request: web.Request) -> web.Response:
             if change != admin.UnitChange():
                 return await admin.change_unit(conn, actor, unit_id, change)
             return await admin.get_unit(conn, unit_id)
-    info = await _connection_run(request, "changing a unit", work)
+    info = await _connection_run(request, "changing a unit", work, changes=True)
     return web.json_response({"unit": info.as_dict()})
 
 
@@ -153,7 +158,7 @@ async def issue_token(request: web.Request) -> web.Response:
     async def work(conn: Any) -> admin.IssuedToken:
         return await admin.issue_token(conn, actor, unit_id, label=body.get("label", ""),
                                        expires_in_days=body.get("expires_in_days"))
-    issued = await _connection_run(request, "issuing a token", work)
+    issued = await _connection_run(request, "issuing a token", work, changes=True)
     return web.json_response({"token": issued.token, "token_id": issued.info.token_id,
                               **{"token_info": issued.info.as_dict()}}, status=201,
                              headers={"Cache-Control": "no-store"})
@@ -165,7 +170,7 @@ async def revoke_token(request: web.Request) -> web.Response:
 
     async def work(conn: Any) -> admin.TokenInfo:
         return await admin.revoke_token(conn, actor, token_id)
-    await _connection_run(request, "revoking a token", work)
+    await _connection_run(request, "revoking a token", work, changes=True)
     return web.Response(status=204)
 
 

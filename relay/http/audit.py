@@ -167,6 +167,7 @@ async def access_log(request: web.Request) -> web.Response:
     entries = [{
         "id": e.entry_id, "at": rfc3339(e.at), "unit": e.unit_id, "method": e.method,
         "path": e.path, "query": orjson.Fragment(e.query_json), "rows": e.rows, "status": e.status,
+        **({"action": e.action, "target": e.target} if e.action is not None else {}),
     } for e in page]
     return json_response({"entries": entries,
                           "next_cursor": encode_cursor(page[-1].entry_id) if more else None})

@@ -114,6 +114,7 @@ async def _authenticate(request: web.Request, services: HttpServices) -> Princip
         raise Unauthorized("send Authorization: Bearer <token>")
     principal = await services.storage.authenticate(token.strip())
     if principal is None:
+        _log.info("auth_refused", how="http", client=request.remote or "local", path=request.path[:200])
         raise Unauthorized("invalid or revoked token")
     return principal
 
@@ -149,8 +150,8 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         response = error_response(Unavailable("the relay could not answer; retry later"))
     if response.status >= 400:
         services.metrics.http_errors.labels(status=str(response.status)).inc()
-    if principal is not None and (allows(principal.unit.roles, Action.AUDIT)
-                                  or request.path.startswith(_RECORDED_PATHS)):
+    if principal is not None and not request.get("recorded") and (
+            allows(principal.unit.roles, Action.AUDIT) or request.path.startswith(_RECORDED_PATHS)):
         recorded = await _record_access(services, principal, request, response.status)
         if not recorded and not response.prepared:
             # An auditor's request that cannot be recorded is not answered.

@@ -1,6 +1,9 @@
 """The access log (protocol.md "HTTP API"): who asked what, when, with how many rows.
 
-Written after each request of a unit with role ``audit`` and each export; read newest
+Written after each request of a unit with role ``audit`` and each request to
+``/v1/audit/`` or ``/v1/admin/`` (refusals included); admin actions, by HTTP or by the
+``relay`` command, are written by :mod:`relay.store.admin` with their ``action`` and
+``target``, in the transaction of the change. Read newest
 first at ``GET /v1/audit/access-log``. Text that PostgreSQL cannot store (NUL, a lone
 surrogate from an undecodable header byte) is written as backslash escapes.
 """
@@ -29,6 +32,8 @@ class AccessEntry:
     query_json: str
     rows: int | None
     status: int
+    action: str | None = None  # an admin action (unit.add, token.revoke...): admin.md
+    target: str | None = None  # the unit id or token id it acted on
 
 
 def storable(text: str) -> str:
@@ -52,10 +57,11 @@ async def read_access_log(pool: asyncpg.Pool, *, unit: str | None, before: int |
     follow."""
     async with translate_errors("reading the access log"):
         rows = await pool.fetch(
-            "SELECT entry_id, at, unit_id, method, path, query, rows, status FROM relay_access_log"
+            "SELECT entry_id, at, unit_id, method, path, query, rows, status, action, target"
+            " FROM relay_access_log"
             " WHERE ($1::text IS NULL OR unit_id = $1) AND ($2::bigint IS NULL OR entry_id < $2)"
             " ORDER BY entry_id DESC LIMIT $3", unit, before, limit + 1)
     entries = [AccessEntry(r["entry_id"], r["at"], r["unit_id"], r["method"], r["path"],
                            r["query"],
-                           r["rows"], r["status"]) for r in rows[:limit]]
+                           r["rows"], r["status"], r["action"], r["target"]) for r in rows[:limit]]
     return entries, len(rows) > limit

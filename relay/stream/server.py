@@ -24,7 +24,7 @@ from websockets.typing import Subprotocol
 from relay.contract.wire import SUBPROTOCOLS, Encoding, choose_encoding
 from relay.core.admission import Admission
 from relay.stream.guard import GuardedConnection
-from relay.stream.session import Session, StreamServices
+from relay.stream.session import Session, StreamServices, client_address
 
 __all__ = ["STREAM_PATH", "start_stream_server"]
 
@@ -76,7 +76,7 @@ async def start_stream_server(services: StreamServices) -> Server:
                 _log.warning("auth_lookup_failed", error=type(exc).__name__)
                 return _plain(HTTPStatus.SERVICE_UNAVAILABLE, "the store is unavailable; retry")
         if principal is None:
-            _log.info("auth_refused", how="header")
+            _log.info("auth_refused", how="header", client=client_address(conn))
             return _plain(HTTPStatus.UNAUTHORIZED, "invalid, revoked or malformed bearer token",
                           {"WWW-Authenticate": 'Bearer realm="relay"'})
         conn.principal = principal  # type: ignore[attr-defined]

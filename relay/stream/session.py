@@ -48,7 +48,7 @@ from relay.store.storage import Storage
 from relay.stream.guard import GuardedConnection
 from relay.stream.transport import Transport
 
-__all__ = ["REPLAY_HIGH_WATER", "REPLAY_PAGE", "Session", "StreamServices"]
+__all__ = ["REPLAY_HIGH_WATER", "REPLAY_PAGE", "Session", "StreamServices", "client_address"]
 
 REPLAY_PAGE = 2000
 REPLAY_HIGH_WATER = 262_144
@@ -85,6 +85,15 @@ def _log_replay_failure(task: asyncio.Task[None]) -> None:
         exc = task.exception()
         assert isinstance(exc, Exception)
         _log.error("replay_failed", **_defect(exc))
+
+
+def client_address(ws: ServerConnection) -> str:
+    """``host:port`` of the client as the socket sees it (behind a proxy: the proxy's), so
+    that a refused token can be traced to the terminal that sent it."""
+    peer = ws.remote_address
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"[{peer[0]}]:{peer[1]}" if ":" in str(peer[0]) else f"{peer[0]}:{peer[1]}"
+    return "local"
 
 
 class Session:
@@ -157,7 +166,7 @@ class Session:
 
     # -- lifecycle ------------------------------------------------------------------------
     async def run(self) -> None:
-        structlog.contextvars.bind_contextvars(conn=self.conn_id)
+        structlog.contextvars.bind_contextvars(conn=self.conn_id, client=client_address(self.ws))
         if self.state.phase is Phase.AUTHENTICATING:
             principal = await self._authenticate_in_band()
             if principal is None:
@@ -168,7 +177,7 @@ class Session:
         structlog.contextvars.bind_contextvars(unit=principal.unit.unit_id)
         self.services.connections.add(self)
         self.services.metrics.open_connections.inc()
-        _log.info("connection_open", encoding=self.encoding.value)
+        _log.info("connection_open", encoding=self.encoding.value, token_id=principal.public_id)
         try:
             self.send(self.state.authenticated(principal, head=await self._committed_head(),
                                                now=datetime.now(UTC)))
@@ -189,6 +198,7 @@ class Session:
             token = self.state.auth_token(decode_frame(self.encoding, message))
             principal = await self.services.storage.authenticate(token)
         except RelayError as exc:
+            _log.info("auth_refused", how="bad_auth_frame", code=exc.code)
             await self.ws.close(CLOSE_UNAUTHORIZED, f"authentication failed: {exc.message}"[:120])
             return None
         except Exception as exc:  # noqa: BLE001 - store down: the client may retry later
