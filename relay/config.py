@@ -80,6 +80,8 @@ class HttpConfig:
     max_connections_per_address: int = 200
     max_page_bytes: int = 4_194_304
     export_seconds: float = 3_600.0
+    tls_cert: str = ""
+    tls_key: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -232,8 +234,9 @@ def _check_section(name: str, section: object) -> None:
         raise ConfigError("bad value for 'database.role': must be a plain role name")
     if isinstance(section, DatabaseConfig) and section.pool_min > section.pool_max:
         raise ConfigError("bad value for 'database.pool_min': larger than database.pool_max")
-    if isinstance(section, StreamConfig) and bool(section.tls_cert) != bool(section.tls_key):
-        raise ConfigError("bad value for 'stream.tls_cert': tls_cert and tls_key go together")
+    for name, kind in (("stream", StreamConfig), ("http", HttpConfig)):
+        if isinstance(section, kind) and bool(section.tls_cert) != bool(section.tls_key):
+            raise ConfigError(f"bad value for '{name}.tls_cert': tls_cert and tls_key go together")
 
 
 def _check_across(sections: Mapping[str, Any]) -> None:

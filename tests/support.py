@@ -86,6 +86,7 @@ class RelayProcess:
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     file_limit: int | None = None  # RLIMIT_NOFILE of the relay process, soft and hard
+    http_tls: bool = False  # the configuration gives the HTTP port a certificate
 
     @property
     def url(self) -> str:
@@ -93,7 +94,7 @@ class RelayProcess:
 
     @property
     def http(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        return f"{'https' if self.http_tls else 'http'}://127.0.0.1:{self.http_port}"
 
     @property
     def log_path(self) -> Path:
@@ -139,7 +140,7 @@ class RelayProcess:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"relay exited with {self.process.returncode}:\n{self.log()}")
                 with contextlib.suppress(aiohttp.ClientError, OSError):
-                    async with http.get(f"{self.http}/readyz") as response:
+                    async with http.get(f"{self.http}/readyz", ssl=not self.http_tls) as response:  # readiness only
                         if response.status == 200:
                             return
                 await asyncio.sleep(0.05)

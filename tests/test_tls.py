@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 
+import aiohttp
 import pytest
 import trustme
 from websockets.asyncio.client import connect
@@ -43,3 +44,42 @@ async def test_the_stream_speaks_tls_with_a_configured_certificate(dsn, workdir)
         await relay.stop()
     assert "welcome" == welcome["type"]
     assert "ack" == ack["type"]
+
+
+async def test_the_http_port_speaks_tls_with_the_same_options(dsn, workdir):
+    """[http] tls_cert/tls_key: the API and the probes are HTTPS, checked against the CA;
+    plain HTTP on that port gets no answer."""
+    authority = trustme.CA()
+    server_cert = authority.issue_cert("127.0.0.1", "localhost")
+    cert, key = workdir / "http-cert.pem", workdir / "http-key.pem"
+    server_cert.cert_chain_pems[0].write_to_path(str(cert))
+    server_cert.private_key_pem.write_to_path(str(key))
+    relay = RelayProcess(dsn, workdir / "https", http_tls=True,
+                         config_text=f'[http]\ntls_cert = "{cert}"\ntls_key = "{key}"\n')
+    await relay.start()
+    _, token = await create_unit(dsn, unique_unit("TG"), country="TG")
+    trusted = ssl.create_default_context()
+    authority.configure_trust(trusted)
+    try:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+            async with http.get(f"{relay.http}/v1/alerts", ssl=trusted,
+                                timeout=aiohttp.ClientTimeout(TIMEOUT)) as response:
+                assert 200 == response.status
+            with pytest.raises(aiohttp.ClientConnectorCertificateError):
+                async with http.get(f"{relay.http}/readyz", timeout=aiohttp.ClientTimeout(TIMEOUT)):
+                    pass
+            with pytest.raises(aiohttp.ClientError):
+                async with http.get(f"http://127.0.0.1:{relay.http_port}/readyz",
+                                    timeout=aiohttp.ClientTimeout(TIMEOUT)):
+                    pass
+    finally:
+        await relay.stop()
+
+
+async def test_a_certificate_without_its_key_stops_the_relay_naming_the_key(tmp_path):
+    from relay.config import ConfigError, load_config
+
+    config = tmp_path / "relay.toml"
+    config.write_text('[http]\ntls_cert = "/etc/relay/cert.pem"\n')
+    with pytest.raises(ConfigError, match=r"http\.tls_cert"):
+        load_config(config, environ={})

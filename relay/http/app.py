@@ -20,6 +20,7 @@ from relay.http.guard import guarded
 from relay.http.middleware import api_middleware, json_response
 from relay.http.openapi import openapi_document
 from relay.http.services import SERVICES, HttpServices
+from relay.tls import server_tls
 
 __all__ = ["MAX_BODY_BYTES", "HttpServer", "build_http_app", "start_http_server"]
 
@@ -75,7 +76,7 @@ async def start_http_server(config: HttpConfig, services: HttpServices) -> HttpS
     """Serve the API on ``config.host:config.port``. A connection that has not sent a
     request's headers within ``header_timeout`` (or stays idle that long between
     requests) is closed; one over ``max_connections`` in all or
-    ``max_connections_per_address`` is closed at once."""
+    ``max_connections_per_address`` is closed at once. With ``tls_cert`` it is HTTPS."""
     runner = web.AppRunner(build_http_app(services), access_log=None,
                            keepalive_timeout=config.header_timeout)
     await runner.setup()
@@ -85,7 +86,8 @@ async def start_http_server(config: HttpConfig, services: HttpServices) -> HttpS
     assert runner.server is not None
     server = await asyncio.get_running_loop().create_server(
         guarded(runner.server, admission, refused.inc), config.host, config.port,
-        reuse_address=True)
+        reuse_address=True, ssl=server_tls(config.tls_cert, config.tls_key),
+        ssl_handshake_timeout=config.header_timeout if config.tls_cert else None)
     return HttpServer(runner, server)
 
 

@@ -11,7 +11,6 @@ be at most ``unauthenticated_frame_bytes``, then ``max_frame_bytes`` (1009 beyon
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Sequence
 from http import HTTPStatus
 
@@ -25,6 +24,7 @@ from relay.contract.wire import SUBPROTOCOLS, Encoding, choose_encoding
 from relay.core.admission import Admission
 from relay.stream.guard import GuardedConnection
 from relay.stream.session import Session, StreamServices, client_address
+from relay.tls import server_tls
 
 __all__ = ["STREAM_PATH", "start_stream_server"]
 
@@ -89,10 +89,7 @@ async def start_stream_server(services: StreamServices) -> Server:
         principal = getattr(conn, "principal", None)
         await Session(conn, services, encoding, principal).run()
 
-    ssl_context = None
-    if config.tls_cert:
-        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ssl_context.load_cert_chain(config.tls_cert, config.tls_key)
+    ssl_context = server_tls(config.tls_cert, config.tls_key)
     return await serve(
         handler,
         config.host,
