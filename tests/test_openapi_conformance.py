@@ -64,6 +64,7 @@ async def seeded(relay, dsn) -> dict[str, Any]:
                                      roles="publish,subscribe,audit")
     _, subscriber = await create_unit(dsn, "MA-CMN-BNPJ", country="MA", roles="subscribe")
     await create_unit(dsn, "FR-CDG-OFAST", country="FR")
+    _, admin = await create_unit(dsn, "FR-ADMIN-DNPAF", country="FR", roles="admin")
     async with stream_client(relay, subscriber) as partner:
         await partner.subscribe()
         status, first = await _call(relay, publisher, "POST", "/v1/alerts",
@@ -88,7 +89,8 @@ async def seeded(relay, dsn) -> dict[str, Any]:
             break
         await asyncio.sleep(0.2)
     assert file["deliveries"] and file["updates"] and file["cancellation"], file
-    return {"publisher": publisher, "subscriber": subscriber, "alert_id": first["alert_id"]}
+    return {"publisher": publisher, "subscriber": subscriber, "admin": admin,
+            "alert_id": first["alert_id"]}
 
 
 async def run_schemathesis(relay, token: str, workdir: Path) -> tuple[int, str]:
@@ -115,6 +117,20 @@ async def run_schemathesis(relay, token: str, workdir: Path) -> tuple[int, str]:
 async def test_schemathesis_finds_no_failure(relay, seeded, workdir, unit):
     """No server error and no answer that breaks the document, for either kind of unit."""
     status, output = await run_schemathesis(relay, seeded[unit], workdir)
+    assert 0 == status, f"schemathesis failed (exit {status}):\n{output}\nrelay log:\n{relay.log()}"
+
+
+async def test_schemathesis_finds_no_failure_as_an_admin(pg_server, template_db, workdir):
+    """The admin API, on a relay of its own: schemathesis adds, changes, suspends units
+    and revokes tokens, which must not disturb the other runs."""
+    from tests.conftest import fresh_database, running_relay
+
+    dsn = await fresh_database(pg_server, template_db)
+    async with running_relay(dsn, workdir / "admin") as relay:
+        _, admin = await create_unit(dsn, "FR-ADMIN-DNPAF", country="FR", roles="admin")
+        await create_unit(dsn, "FR-ADMIN-DEPUTY", country="FR", roles="admin")
+        await create_unit(dsn, "ML-BKO-JAITF", country="ML")
+        status, output = await run_schemathesis(relay, admin, workdir)
     assert 0 == status, f"schemathesis failed (exit {status}):\n{output}\nrelay log:\n{relay.log()}"
 
 
@@ -145,3 +161,9 @@ async def test_the_richest_answers_match_their_schemas(relay, seeded):
         status, body = await _call(relay, seeded["publisher"], "GET", path)
         assert 200 == status, body
         check(schema_name, body)
+    status, body = await _call(relay, seeded["admin"], "GET", "/v1/admin/units/ML-BKO-JAITF")
+    assert 200 == status, body
+    check("Unit", body["unit"])
+    status, body = await _call(relay, seeded["admin"], "GET", "/v1/admin/units/ML-BKO-JAITF/tokens")
+    assert 200 == status and body["tokens"], body
+    check("TokenInfo", body["tokens"][0])

@@ -18,7 +18,9 @@ from relay.contract.fields import MAX_ALERT_BYTES
 from relay.contract.history_query import DEFAULT_LIMIT, MAX_LIMIT
 from relay.contract.model import COMMODITIES, KINDS, RECEIPT_STATUSES
 from relay.contract.problems import PROBLEM_CODES
+from relay.contract.roles import ROLES
 from relay.contract.schema import ALERT_EXAMPLES, alert_schemas, ref
+from relay.store.admin import ADMIN_ACTIONS, MAX_EXPIRY_DAYS
 
 __all__ = ["openapi_document"]
 
@@ -184,9 +186,58 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {"id": {"type": "integer"}, "at": ref("Timestamp"),
                        "unit": ref("UnitId"), "method": {"type": "string"},
                        "path": {"type": "string"},
-                       "query": {"type": "object", "additionalProperties": {"type": "string"}},
+                       "query": {"type": "object",
+                                 "description": "The query parameters; for an admin action, its details"},
                        "rows": {"type": ["integer", "null"]},
-                       "status": {"type": "integer", "minimum": 100, "maximum": 599}},
+                       "status": {"type": "integer", "minimum": 100, "maximum": 599},
+                       "action": {"type": "string", "enum": list(ADMIN_ACTIONS),
+                                  "description": "Present for a change to units or tokens"},
+                       "target": {"type": "string", "description": "The unit id or token id changed"}},
+    },
+    "Unit": {
+        "type": "object",
+        "required": ["unit_id", "country", "airport", "name", "roles", "created_at", "suspended",
+                     "suspended_at", "reinstated_at", "active_tokens"],
+        "properties": {"unit_id": ref("UnitId"), "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
+                       "airport": {"type": ["string", "null"], "pattern": "^[A-Z]{3}$"},
+                       "name": {"type": "string", "maxLength": 200},
+                       "roles": {"type": "array", "items": {"enum": sorted(ROLES)}},
+                       "created_at": ref("Timestamp"), "suspended": {"type": "boolean"},
+                       "suspended_at": {"oneOf": [ref("Timestamp"), {"type": "null"}]},
+                       "reinstated_at": {"oneOf": [ref("Timestamp"), {"type": "null"}]},
+                       "active_tokens": {"type": "integer", "minimum": 0}},
+    },
+    "TokenInfo": {
+        "type": "object",
+        "required": ["token_id", "unit_id", "label", "created_at", "expires_at", "last_used_at",
+                     "revoked_at"],
+        "properties": {"token_id": {"type": "string", "pattern": "^tok_[a-z0-9]{12}$"},
+                       "unit_id": ref("UnitId"), "label": {"type": "string", "maxLength": 200},
+                       "created_at": ref("Timestamp"),
+                       "expires_at": {"oneOf": [ref("Timestamp"), {"type": "null"}]},
+                       "last_used_at": {"oneOf": [ref("Timestamp"), {"type": "null"}]},
+                       "revoked_at": {"oneOf": [ref("Timestamp"), {"type": "null"}]}},
+    },
+    "NewUnit": {
+        "type": "object", "additionalProperties": False, "required": ["unit_id", "country", "roles"],
+        "properties": {"unit_id": ref("UnitId"), "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
+                       "airport": {"type": ["string", "null"], "pattern": "^[A-Z]{3}$"},
+                       "name": {"type": "string", "maxLength": 200},
+                       "roles": {"type": "array", "minItems": 1, "items": {"enum": sorted(ROLES)}},
+                       "label": {"type": "string", "maxLength": 200}},
+    },
+    "UnitChange": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"roles": {"type": "array", "minItems": 1, "items": {"enum": sorted(ROLES)}},
+                       "name": {"type": "string", "maxLength": 200},
+                       "airport": {"type": ["string", "null"], "pattern": "^[A-Z]{3}$"},
+                       "suspended": {"type": "boolean"}},
+    },
+    "NewToken": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"label": {"type": "string", "maxLength": 200},
+                       "expires_in_days": {"type": ["integer", "null"], "minimum": 1,
+                                           "maximum": MAX_EXPIRY_DAYS}},
     },
     "AccessLogPage": {
         "type": "object", "required": ["entries", "next_cursor"],
@@ -296,6 +347,62 @@ def _audit_paths() -> dict[str, Any]:
     }
 
 
+def _admin_paths() -> dict[str, Any]:
+    """Units and tokens (admin.md): role admin."""
+    unit_id = {"name": "unit_id", "in": "path", "required": True, "schema": ref("UnitId")}
+    unit = _json({"type": "object", "required": ["unit"], "properties": {"unit": ref("Unit")}},
+                 "The unit")
+    secret = {"token": {"type": "string", "pattern": "^relay_"},
+              "token_id": {"type": "string", "pattern": "^tok_[a-z0-9]{12}$"}}
+
+    def body(schema: str, *, required: bool = True) -> dict[str, Any]:
+        return {"required": required, "content": {"application/json": {"schema": ref(schema)}}}
+
+    return {
+        "/v1/admin/units": {
+            "get": {"operationId": "listUnits", "tags": ["admin"], "summary": "Every unit",
+                    "responses": {"200": _json({"type": "object", "required": ["units"], "properties": {
+                        "units": {"type": "array", "items": ref("Unit")}}}, "The units"),
+                        **_answers()}},
+            "post": {"operationId": "addUnit", "tags": ["admin"],
+                     "summary": "Add a unit and its first token (shown once)",
+                     "requestBody": body("NewUnit"),
+                     "responses": {"201": _json({"type": "object", "required": ["unit", *secret],
+                                                 "properties": {"unit": ref("Unit"), **secret}},
+                                                "Added"), **_answers("409")}},
+        },
+        "/v1/admin/units/{unit_id}": {
+            "get": {"operationId": "getUnit", "tags": ["admin"], "summary": "One unit",
+                    "parameters": [unit_id], "responses": {"200": unit, **_answers("404")}},
+            "patch": {"operationId": "changeUnit", "tags": ["admin"],
+                      "summary": "Change roles, name or airport; suspend (true) or reinstate (false)",
+                      "parameters": [unit_id], "requestBody": body("UnitChange", required=False),
+                      "responses": {"200": unit, **_answers("404", "409")}},
+        },
+        "/v1/admin/units/{unit_id}/tokens": {
+            "get": {"operationId": "listTokens", "tags": ["admin"],
+                    "summary": "The unit's tokens, never their secrets", "parameters": [unit_id],
+                    "responses": {"200": _json({"type": "object", "required": ["tokens"], "properties": {
+                        "tokens": {"type": "array", "items": ref("TokenInfo")}}}, "The tokens"),
+                        **_answers("404")}},
+            "post": {"operationId": "issueToken", "tags": ["admin"],
+                     "summary": "Issue another token (shown once)", "parameters": [unit_id],
+                     "requestBody": body("NewToken", required=False),
+                     "responses": {"201": _json({"type": "object",
+                                                 "required": [*secret, "token_info"],
+                                                 "properties": {**secret, "token_info": ref("TokenInfo")}},
+                                                "Issued"), **_answers("404", "409")}},
+        },
+        "/v1/admin/tokens/{token_id}": {
+            "delete": {"operationId": "revokeToken", "tags": ["admin"],
+                       "summary": "Revoke one token; the unit's others keep working",
+                       "parameters": [{"name": "token_id", "in": "path", "required": True,
+                                       "schema": {"type": "string"}}],
+                       "responses": {"204": {"description": "Revoked"}, **_answers("404", "409")}},
+        },
+    }
+
+
 def _public_paths() -> dict[str, Any]:
     """The endpoints of operators and load balancers: no token."""
     def status(*properties: str) -> dict[str, Any]:
@@ -333,9 +440,10 @@ def openapi_document(*, max_body_bytes: int) -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "tags": [{"name": "alerts"}, {"name": "audit", "description": "Role audit"},
+                 {"name": "admin", "description": "Role admin: units and tokens"},
                  {"name": "operations", "description": "No token"}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
                        "schemas": {**alert_schemas(), **_SCHEMAS}, "responses": _responses(max_body_bytes),
                        "headers": _HEADERS},
-        "paths": {**_alert_paths(), **_audit_paths(), **_public_paths()},
+        "paths": {**_alert_paths(), **_audit_paths(), **_admin_paths(), **_public_paths()},
     }

@@ -32,6 +32,7 @@ from relay.core.principals import Unit
 from relay.store.tokens import new_token, token_digest
 
 __all__ = [
+    "ADMIN_ACTIONS",
     "MAX_EXPIRY_DAYS",
     "Actor",
     "IssuedToken",
@@ -53,6 +54,8 @@ __all__ = [
 ]
 
 MAX_EXPIRY_DAYS = 3650
+# What the access log's ``action`` says of each change.
+ADMIN_ACTIONS = ("unit.add", "unit.set", "unit.suspend", "unit.reinstate", "token.issue", "token.revoke")
 MAX_LABEL = 200
 MAX_NAME = 200
 _PUBLIC_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
