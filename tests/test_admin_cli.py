@@ -263,3 +263,11 @@ async def test_check_config_reports_without_starting_anything(tmp_path):
     config.write_text("[stream]\nprot = 1\n")
     bad = await asyncio.to_thread(run_relay, "check-config", "--config", str(config))
     assert 2 == bad.returncode and "stream.prot" in bad.stderr
+
+
+async def test_one_shot_commands_print_their_answer_and_no_log_line(dsn):
+    """A command that works writes nothing on stderr (no JSON log line, no warning)."""
+    listing = await relay_cmd("units", "list", dsn=dsn)
+    migrated = await relay_cmd("migrate", dsn=dsn)
+    assert (0, "", 0, "") == (listing.returncode, listing.stderr, migrated.returncode, migrated.stderr)
+    assert "migrations applied" == migrated.stdout.strip()
