@@ -44,10 +44,13 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Final
 
+from clients.errors import file_error_text
 from clients.i18n import Translator, register
 from relay.contract.problems import Problem
+from relay.contract.problems_fr import problem_text
 
-__all__ = ["MAX_DEPTH", "AlertFileError", "LoadedAlert", "describe_problems", "load_alert_file"]
+__all__ = ["MAX_DEPTH", "AlertFileError", "LoadedAlert", "describe_problems", "load_alert_file",
+           "syntax_reason"]
 
 MAX_DEPTH: Final = 100  # nesting of JSON maps and lists; an alert needs 4
 
@@ -77,7 +80,71 @@ register({
     "file.problem_no_line": (
         "{file}: {field}: {problem}",
         "{file} : {field} : {problem}"),
+    # The parsers' own reasons for a syntax error (json and tomllib, in English).
+    "syntax.value": ("a value is expected", "une valeur est attendue"),
+    "syntax.key_name": ("a key in double quotes is expected", "une clé entre guillemets doubles est attendue"),
+    "syntax.colon": ("':' is expected", "':' est attendu"),
+    "syntax.comma": ("',' is expected", "',' est attendu"),
+    "syntax.unterminated": ("unterminated string", "chaîne non terminée"),
+    "syntax.control": ("invalid control character", "caractère de contrôle invalide"),
+    "syntax.escape": ("invalid escape sequence", "séquence d'échappement invalide"),
+    "syntax.extra": ("extra data after the end", "données en trop après la fin"),
+    "syntax.statement": ("invalid statement", "instruction invalide"),
+    "syntax.equals": ("'=' is expected after a key", "'=' est attendu après une clé"),
+    "syntax.invalid_value": ("invalid value", "valeur invalide"),
+    "syntax.unclosed_array": ("unclosed array", "liste non fermée"),
+    "syntax.unclosed_table": ("unclosed inline table", "table en ligne non fermée"),
+    "syntax.overwrite": ("a value is defined twice", "une valeur est définie deux fois"),
+    "syntax.twice": ("{name} is declared twice", "{name} est déclaré deux fois"),
+    "syntax.table_end": ("']' is expected at the end of the table header",
+                         "']' est attendu à la fin de l'en-tête de table"),
+    "syntax.array_end": ("']]' is expected at the end of the array header",
+                         "']]' est attendu à la fin de l'en-tête de liste"),
+    "syntax.key_start": ("invalid first character for a key", "premier caractère de clé invalide"),
+    "syntax.date": ("invalid date or date-time", "date ou date-heure invalide"),
+    "syntax.character": ("invalid character {name}", "caractère invalide {name}"),
+    "syntax.expected": ("{name} is expected", "{name} est attendu"),
+    "syntax.namespace": ("the table {name} cannot be changed here",
+                         "la table {name} ne peut pas être modifiée ici"),
 })
+
+# The English reasons of json.JSONDecodeError and tomllib.TOMLDecodeError, by prefix.
+_SYNTAX: Final = (
+    (re.compile(r"Expecting value"), "syntax.value"),
+    (re.compile(r"Expecting property name"), "syntax.key_name"),
+    (re.compile(r"Expecting ':'"), "syntax.colon"),
+    (re.compile(r"Expecting ','"), "syntax.comma"),
+    (re.compile(r"Unterminated string"), "syntax.unterminated"),
+    (re.compile(r"Invalid control character"), "syntax.control"),
+    (re.compile(r"Invalid \\(u[0-9A-Fa-fX]{4} )?escape|Invalid hex value|Unescaped '\\'|"
+                r"Escaped character"), "syntax.escape"),
+    (re.compile(r"Extra data"), "syntax.extra"),
+    (re.compile(r"Invalid statement"), "syntax.statement"),
+    (re.compile(r"Expected '=' after a key"), "syntax.equals"),
+    (re.compile(r"Invalid value"), "syntax.invalid_value"),
+    (re.compile(r"Unclosed array"), "syntax.unclosed_array"),
+    (re.compile(r"Unclosed inline table"), "syntax.unclosed_table"),
+    (re.compile(r"Cannot overwrite a value"), "syntax.overwrite"),
+    (re.compile(r"Cannot declare (?P<name>.+) twice|Duplicate inline table key (?P<key>.+)"),
+     "syntax.twice"),
+    (re.compile(r"Expected '\]' at the end"), "syntax.table_end"),
+    (re.compile(r"Expected '\]\]' at the end"), "syntax.array_end"),
+    (re.compile(r"Invalid initial character for a key"), "syntax.key_start"),
+    (re.compile(r"Invalid date or datetime"), "syntax.date"),
+    (re.compile(r"(?:Illegal|Found invalid) character (?P<name>.+)"), "syntax.character"),
+    (re.compile(r"Expected (?P<name>.+)"), "syntax.expected"),
+    (re.compile(r"Cannot (?:mutate immutable|redefine) namespace (?P<name>.+)"), "syntax.namespace"),
+)
+
+
+def syntax_reason(detail: str, t: Translator) -> str:
+    """A parser's reason for a syntax error in t's language; as it is if not known."""
+    for pattern, key in _SYNTAX:
+        found = pattern.match(detail)
+        if found is not None:
+            names = {name: value for name, value in found.groupdict().items() if value}
+            return t(key, name=names.get("name", names.get("key", "")))
+    return detail
 
 
 class AlertFileError(Exception):
@@ -98,7 +165,13 @@ class AlertFileError(Exception):
 
     def describe(self, t: Translator) -> str:
         """The reason, with the file's name and the place, in ``t``'s language."""
-        return t(self.key, **self.values)
+        values = dict(self.values)
+        reason, detail = values.get("reason"), values.get("detail")
+        if isinstance(reason, OSError):
+            values["reason"] = file_error_text(reason, t)
+        if isinstance(detail, str):
+            values["detail"] = syntax_reason(detail, t)
+        return t(self.key, **values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +222,7 @@ def load_alert_file(path: str | os.PathLike[str]) -> LoadedAlert:
     try:
         data = file.read_bytes()
     except OSError as exc:
-        raise AlertFileError("file.unreadable", file=str(file),
-                             reason=exc.strerror or str(exc)) from None
+        raise AlertFileError("file.unreadable", file=str(file), reason=exc) from None
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     try:
@@ -169,14 +241,15 @@ def describe_problems(loaded: LoadedAlert, problems: Sequence[Problem], t: Trans
     """One line per problem: ``alert.toml:12: flight.number: must be ...``.
 
     The file's line comes from :meth:`LoadedAlert.line_of`; without one, the line is
-    left out. The problem's sentence is the relay's, in English, as it stands.
+    left out. The problem's sentence is the relay's, told from its code in t's language;
+    the field's path is the contract's, in every language.
     """
     described = []
     for problem in problems:
         line = loaded.line_of(problem.field)
         key = "file.problem" if line is not None else "file.problem_no_line"
         described.append(t(key, file=loaded.name, line=line, field=problem.field,
-                           problem=problem.problem))
+                           problem=problem_text(problem.code, problem.params, t.language)))
     return described
 
 

@@ -11,7 +11,8 @@
 What it guarantees, by following protocol.md ("Ordering", "Idempotency"):
 
 - **Reconnect** with exponential backoff and full jitter whenever the connection is lost
-  or cannot be opened; a refused token (:class:`AuthenticationFailed`) is never retried.
+  or cannot be opened; a refused token (:class:`AuthenticationFailed`) and a certificate
+  the terminal does not trust (:class:`CertificateRejected`) are never retried.
 - **Publish and receipts are resent with the same id** until an ``ack`` or a final
   error arrives, so the relay stores each once however often the link drops.
 - **The feed resumes** from the last seq it handed out, with ``since``, on every new
@@ -24,14 +25,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from clients.backoff import Backoff
 from clients.connection import (
     AuthenticationFailed,
+    CertificateRejected,
     ClientError,
     Connection,
     EncodingName,
@@ -39,8 +42,16 @@ from clients.connection import (
     RelayUnreachable,
 )
 from clients.cursor import CursorFile
+from clients.i18n import Translator, register
 
-__all__ = ["Ack", "GaveUp", "RelayClient", "receipt_key"]
+__all__ = ["Ack", "GaveUp", "Notice", "RelayClient", "receipt_key", "token_digest"]
+
+register({
+    "notice.connected": ("connected to the relay as {unit}", "connecté au relais en tant que {unit}"),
+    "notice.waiting": ("relay unreachable ({why}); retrying in {delay:.1f} s",
+                       "relais injoignable ({why}) ; nouvel essai dans {delay:.1f} s"),
+    "notice.lost": ("connection lost ({why}); reconnecting", "connexion perdue ({why}) ; reconnexion"),
+})
 
 # A handed-out seq is written to the cursor file at once; fsync at most this often.
 _DURABLE_EVERY: Final = 1.0
@@ -52,8 +63,38 @@ def receipt_key(alert_id: str, status: str, note: str | None) -> str:
     return f"{status}-{alert_id}-{digest}"[:64]
 
 
+def token_digest(token: str) -> str:
+    """A stand-in for a token where it must be recognised but not kept (an outbox entry):
+    SHA-256 of it, hex. A token is 256 random bits, so the digest cannot be reversed."""
+    return hashlib.sha256(f"relay-token:{token}".encode()).hexdigest()
+
+
 class GaveUp(RelayUnreachable):
-    """No ack within the caller's deadline; the frame may still be pending: resend later."""
+    """No ack within the caller's deadline; the frame may still be pending: resend later.
+    Its reason is that of the last failure."""
+
+    @classmethod
+    def after(cls, error: ClientError) -> GaveUp:
+        return cls(error.reason, **error.params)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What the connection is doing, for ``on_state``: ``connected`` (as ``unit``),
+    ``waiting`` (``error`` made the last attempt fail; the next in ``delay`` seconds) or
+    ``lost`` (``error`` ended the connection; reconnecting)."""
+
+    state: Literal["connected", "waiting", "lost"]
+    unit: str = ""
+    error: ClientError | None = None
+    delay: float = 0.0
+
+    def describe(self, t: Translator) -> str:
+        why = self.error.describe(t) if self.error is not None else ""
+        return t(f"notice.{self.state}", unit=self.unit, why=why, delay=self.delay)
+
+    def __str__(self) -> str:
+        return self.describe(Translator("en"))
 
 
 @dataclass(frozen=True)
@@ -70,15 +111,17 @@ class RelayClient:
 
     def __init__(self, url: str, token: str, *, encoding: EncodingName = "json",
                  backoff: Backoff | None = None, open_timeout: float = 10.0,
-                 reply_timeout: float = 30.0,
-                 on_state: Callable[[str, str], None] | None = None) -> None:
+                 reply_timeout: float = 30.0, tls: ssl.SSLContext | None = None,
+                 on_state: Callable[[Notice], None] | None = None) -> None:
         self.url = url
         self._token = token
+        self.token_digest = token_digest(token)
         self.encoding: EncodingName = encoding
+        self.tls = tls
         self.backoff = backoff or Backoff()
         self.open_timeout = open_timeout
         self.reply_timeout = reply_timeout
-        self._on_state = on_state or (lambda state, detail: None)
+        self._on_state = on_state or (lambda notice: None)
         self._connection: Connection | None = None
         self._connecting = asyncio.Lock()
         self._closed = False
@@ -111,10 +154,10 @@ class RelayClient:
             if current is not None and not current.closed:
                 return current
             connection = await Connection.open(self.url, self._token, encoding=self.encoding,
-                                               timeout=timeout)
+                                               timeout=timeout, tls=self.tls)
             self.welcome = connection.welcome
             self._connection = connection
-            self._on_state("connected", connection.unit)
+            self._on_state(Notice("connected", unit=connection.unit))
             if self._feeding:
                 # A refusal is the feed's to raise (it subscribes again itself), never
                 # that of the publish or receipt that happened to open the connection.
@@ -124,7 +167,8 @@ class RelayClient:
 
     async def wait_connected(self, *, give_up_after: float | None = None) -> Connection:
         """The open connection, reconnecting with backoff; :class:`GaveUp` after
-        ``give_up_after`` seconds, :class:`AuthenticationFailed` at once."""
+        ``give_up_after`` seconds, :class:`AuthenticationFailed` and
+        :class:`CertificateRejected` at once."""
         deadline = None if give_up_after is None else time.monotonic() + give_up_after
         return await self._connected(deadline)
 
@@ -132,13 +176,13 @@ class RelayClient:
         """Connect, retrying with backoff until ``deadline`` (monotonic) if there is one."""
         while True:
             if self._closed:
-                raise RelayUnreachable("the client is closed")
+                raise RelayUnreachable("client_closed")
             try:
                 connection = await self._connect(self._within(self.open_timeout, deadline))
-            except AuthenticationFailed:
+            except (AuthenticationFailed, CertificateRejected):
                 raise
             except RelayUnreachable as exc:
-                await self._pause(str(exc), deadline)
+                await self._pause(exc, deadline)
                 continue
             self.backoff.reset()
             return connection
@@ -150,11 +194,11 @@ class RelayClient:
             return timeout
         return min(timeout, max(deadline - time.monotonic(), 0.001))
 
-    async def _pause(self, why: str, deadline: float | None) -> None:
+    async def _pause(self, error: ClientError, deadline: float | None) -> None:
         delay = self.backoff.next_delay()
         if deadline is not None and time.monotonic() + delay > deadline:
-            raise GaveUp(why)
-        self._on_state("waiting", f"{why}; retrying in {delay:.1f} s")
+            raise GaveUp.after(error)
+        self._on_state(Notice("waiting", error=error, delay=delay))
         await asyncio.sleep(delay)
 
     # -- publishing -------------------------------------------------------------
@@ -194,7 +238,7 @@ class RelayClient:
             except AuthenticationFailed:
                 raise
             except RelayUnreachable as exc:
-                await self._pause(str(exc), deadline)
+                await self._pause(exc, deadline)
                 continue
             if reply["type"] == "ack":
                 return Ack(seq=int(reply["seq"]), alert_id=str(reply["alert_id"]),
@@ -202,7 +246,7 @@ class RelayClient:
             rejected = Rejected(reply)
             if not rejected.retriable:
                 raise rejected
-            await self._pause(rejected.code, deadline)
+            await self._pause(RelayUnreachable("retry_later", code=rejected.code), deadline)
 
     # -- the feed ---------------------------------------------------------------
 
@@ -218,7 +262,7 @@ class RelayClient:
             rejected = Rejected(reply)
             if rejected.retriable:  # e.g. the relay's database is down: try again later
                 await connection.close()
-                raise RelayUnreachable(f"subscribe answered {rejected.code}")
+                raise RelayUnreachable("retry_later", code=rejected.code)
             raise rejected
         if self.position is None:
             # protocol.md, Ordering: with no saved position, start from subscribed.head.
@@ -259,7 +303,7 @@ class RelayClient:
                 except AuthenticationFailed:
                     raise
                 except RelayUnreachable as exc:
-                    self._on_state("lost", str(exc))
+                    self._on_state(Notice("lost", error=exc))
                     continue
                 if frame["type"] == "caught_up":
                     # Everything up to here was handed out and handled (or not visible).
@@ -308,7 +352,7 @@ class RelayClient:
             except RelayUnreachable as exc:  # the subscribe got no answer; not if closed
                 if self._closed:
                     raise
-                await self._pause(str(exc), None)
+                await self._pause(exc, None)
 
     async def drop_connection(self) -> None:
         """Close the current connection as if the link dropped; the client reconnects."""

@@ -1,15 +1,11 @@
-"""One authenticated WebSocket connection to the relay, and the client's error tree.
+"""One authenticated WebSocket connection to the relay.
 
 A :class:`Connection` sends frames, matches replies (``ack``, ``error``, ``subscribed``)
 to requests by ``id``, and queues events (``alert``, ``receipt``, ``caught_up``) for a
-reader. It does not reconnect; :mod:`clients.client` does.
-
-Errors::
-
-    ClientError
-    ├── AuthenticationFailed   401 at the handshake or close 4401: a new token is needed
-    ├── RelayUnreachable       no connection, or it was lost: retry with backoff
-    └── Rejected               an error frame; ``retriable`` for rate_limited/unavailable
+reader. It does not reconnect; :mod:`clients.client` does. Its errors are those of
+:mod:`clients.errors` (re-exported here): :class:`AuthenticationFailed`,
+:class:`CertificateRejected` (a ``wss://`` relay whose certificate is not trusted; give
+:func:`tls_context` a CA bundle), :class:`RelayUnreachable` and :class:`Rejected`.
 """
 
 from __future__ import annotations
@@ -17,27 +13,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import ssl
 import uuid
+from pathlib import Path
 from typing import Any, Final, Literal
+from urllib.parse import urlsplit
 
 import msgpack
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from clients.errors import (
+    RETRIABLE_CODES,
+    AuthenticationFailed,
+    CertificateRejected,
+    ClientError,
+    Rejected,
+    RelayUnreachable,
+    certificate_reason,
+    os_error_reason,
+)
+
 __all__ = [
     "ENCODINGS",
+    "RETRIABLE_CODES",
     "AuthenticationFailed",
+    "CertificateRejected",
     "ClientError",
     "Connection",
     "EncodingName",
     "Rejected",
     "RelayUnreachable",
+    "tls_context",
 ]
 
 EncodingName = Literal["json", "msgpack"]
 ENCODINGS: Final[dict[EncodingName, str]] = {"json": "relay.v1.json", "msgpack": "relay.v1.msgpack"}
-RETRIABLE_CODES: Final = frozenset({"rate_limited", "unavailable"})
 EVENT_TYPES: Final = frozenset({"alert", "receipt", "caught_up"})
 REPLY_TYPES: Final = frozenset({"ack", "error", "subscribed"})
 # Events waiting for the reader. When full, the connection stops reading, TCP pushes
@@ -47,38 +59,40 @@ REPLY_TYPES: Final = frozenset({"ack", "error", "subscribed"})
 EVENT_QUEUE_SIZE: Final = 1024
 
 
-class ClientError(Exception):
-    """Base of the errors a client of the relay can meet."""
-
-
-class AuthenticationFailed(ClientError):
-    """The relay refused the token (handshake 401, or close 4401 when revoked)."""
-
-
-class RelayUnreachable(ClientError):
-    """The relay could not be reached or the connection was lost; try again later."""
-
-
-class Rejected(ClientError):
-    """The relay answered a frame with an error frame."""
-
-    def __init__(self, error: dict[str, Any]) -> None:
-        self.error = error
-        self.code = str(error.get("code", "unknown"))
-        self.details: list[dict[str, Any]] = list(error.get("details") or [])
-        super().__init__(f"{self.code}: {error.get('message', '')}")
-
-    @property
-    def retriable(self) -> bool:
-        """Resend the same frame (same id) later: protocol.md, Errors."""
-        return self.code in RETRIABLE_CODES
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """The TLS settings of a ``wss://`` connection: the system's trusted authorities, or
+    those of the PEM bundle ``ca_file`` (for a relay with a self-signed or private
+    certificate). Raises OSError if the file cannot be read, ssl.SSLError if it holds
+    no certificate."""
+    if ca_file is None:
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=str(ca_file))
 
 
 def _lost(exc: BaseException) -> ClientError:
     """The error for a connection that ended: 4401 means the token was revoked."""
-    if isinstance(exc, ConnectionClosed) and exc.rcvd is not None and exc.rcvd.code == 4401:
-        return AuthenticationFailed(f"closed with 4401: {exc.rcvd.reason or 'token revoked'}")
-    return RelayUnreachable(f"connection lost ({exc})")
+    close = exc.rcvd if isinstance(exc, ConnectionClosed) else None
+    if close is None:
+        return RelayUnreachable("cut")
+    if close.code == 4401:
+        return AuthenticationFailed("closed_4401")
+    if close.code == 1001:
+        return RelayUnreachable("relay_stopping")
+    if close.code == 4408:
+        return RelayUnreachable("too_slow")
+    return RelayUnreachable("lost", code=close.code)
+
+
+def _open_failure(exc: OSError, url: str) -> ClientError:
+    host = urlsplit(url).hostname or url
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return certificate_reason(exc, url, host)
+    if isinstance(exc, ssl.SSLError) and not isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        return RelayUnreachable("tls", url=url, detail=exc.reason or type(exc).__name__)
+    if exc.errno is None and "Connect call failed" in str(exc):
+        # asyncio's "Multiple exceptions" when every address of the name refused.
+        return RelayUnreachable("refused", url=url)
+    return os_error_reason(exc, url, host)
 
 
 class Connection:
@@ -100,31 +114,42 @@ class Connection:
 
     @classmethod
     async def open(cls, url: str, token: str, *, encoding: EncodingName = "json",
-                   timeout: float = 10.0, max_size: int = 2**22) -> Connection:
-        """Connect with the token in the handshake header and read ``welcome``."""
+                   timeout: float = 10.0, max_size: int = 2**22,
+                   tls: ssl.SSLContext | None = None) -> Connection:
+        """Connect with the token in the handshake header and read ``welcome``; ``tls``
+        applies to a ``wss://`` URL only (default: the system's trusted authorities)."""
         headers = {"Authorization": f"Bearer {token}"}
+        secure: dict[str, Any] = {"ssl": tls} if tls is not None and url.startswith("wss:") else {}
         try:
             ws = await connect(url, subprotocols=[ENCODINGS[encoding]],  # type: ignore[list-item]
                                additional_headers=headers, open_timeout=timeout,
-                               max_size=max_size, ping_interval=20, ping_timeout=20)
+                               max_size=max_size, ping_interval=20, ping_timeout=20, **secure)
         except InvalidStatus as exc:
             if exc.response.status_code == 401:
-                raise AuthenticationFailed("HTTP 401 at the handshake") from None
-            raise RelayUnreachable(f"the relay answered HTTP {exc.response.status_code}") from None
-        except (OSError, TimeoutError, InvalidHandshake) as exc:
-            raise RelayUnreachable(f"cannot connect to {url}: {str(exc) or type(exc).__name__}") from None
+                raise AuthenticationFailed("http_401") from None
+            raise RelayUnreachable("http_status", status=exc.response.status_code) from None
+        except TimeoutError:
+            raise RelayUnreachable("timeout", url=url, seconds=timeout) from None
+        except OSError as exc:
+            raise _open_failure(exc, url) from None
+        except InvalidHandshake as exc:
+            raise RelayUnreachable("bad_handshake", url=url,
+                                   detail=str(exc) or type(exc).__name__) from None
         connection = cls(ws, encoding)
         try:
             welcome = connection._decode(await asyncio.wait_for(ws.recv(), timeout))
-        except (ConnectionClosed, TimeoutError) as exc:
+        except TimeoutError:
+            await ws.close()
+            raise RelayUnreachable("no_reply", seconds=timeout) from None
+        except ConnectionClosed as exc:
             await ws.close()
             raise _lost(exc) from None
         except (ValueError, msgpack.UnpackException, RelayUnreachable):
             await ws.close()
-            raise RelayUnreachable("the relay's welcome frame could not be decoded") from None
+            raise RelayUnreachable("undecodable") from None
         if welcome.get("type") != "welcome":
             await ws.close()
-            raise RelayUnreachable(f"expected a welcome frame, got {welcome.get('type')!r}")
+            raise RelayUnreachable("bad_welcome")
         connection.welcome = welcome
         connection._reader = asyncio.create_task(connection._read(), name="relay-client-reader")
         return connection
@@ -140,7 +165,7 @@ class Connection:
     def _decode(self, data: str | bytes) -> dict[str, Any]:
         frame = msgpack.unpackb(data, raw=False) if isinstance(data, bytes) else orjson.loads(data)
         if not isinstance(frame, dict):
-            raise RelayUnreachable("the relay sent a frame that is not a map")
+            raise RelayUnreachable("undecodable")
         return frame
 
     def _encode(self, frame: dict[str, Any]) -> str | bytes:
@@ -164,14 +189,14 @@ class Connection:
                         future.set_result(frame)
                 elif kind in EVENT_TYPES:
                     await self._queue_event(frame)
-            self._fail(RelayUnreachable("the relay closed the connection"))
+            self._fail(RelayUnreachable("closed"))
         except ConnectionClosed as exc:
             self._fail(_lost(exc))
-        except (ValueError, msgpack.UnpackException, RelayUnreachable) as exc:
-            self._fail(RelayUnreachable(f"undecodable frame from the relay ({exc})"))
+        except (ValueError, msgpack.UnpackException, RelayUnreachable):
+            self._fail(RelayUnreachable("undecodable"))
             await self._ws.close()
-        except Exception as exc:  # noqa: BLE001 - e.g. a frame of an unexpected shape: end this connection, never hang it
-            self._fail(RelayUnreachable(f"unexpected frame from the relay ({type(exc).__name__})"))
+        except Exception:  # noqa: BLE001 - e.g. a frame of an unexpected shape: end this connection, never hang it
+            self._fail(RelayUnreachable("undecodable"))
             await self._ws.close()
 
     async def _queue_event(self, frame: dict[str, Any]) -> None:
@@ -218,7 +243,7 @@ class Connection:
             raise _lost(exc) from None
         except TimeoutError:
             await self.close()
-            raise RelayUnreachable(f"no reply within {timeout:g} s") from None
+            raise RelayUnreachable("no_reply", seconds=timeout) from None
         finally:
             self._waiting.pop(ident, None)
 
@@ -227,7 +252,7 @@ class Connection:
         if self._events.empty() and self.failure is not None:
             raise self.failure
         if self._events.empty() and self._overflowed:
-            self._fail(RelayUnreachable("events were dropped while a reply was awaited"))
+            self._fail(RelayUnreachable("dropped_events"))
             await self.close()
         item = await self._events.get()
         self._wake.set()
@@ -244,4 +269,4 @@ class Connection:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
         if self.failure is None:
-            self._fail(RelayUnreachable("closed by the client"))
+            self._fail(RelayUnreachable("client_closed"))

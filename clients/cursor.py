@@ -15,7 +15,13 @@ __all__ = ["CursorFile", "CursorFileError"]
 
 
 class CursorFileError(Exception):
-    """The cursor file exists but does not hold a seq: refuse to guess a resume point."""
+    """The cursor file exists but does not hold a seq: refuse to guess a resume point.
+    ``problem`` is ``unreadable`` or ``not_a_seq``; ``found`` what the file starts with."""
+
+    def __init__(self, path: Path, problem: str, found: str) -> None:
+        self.path, self.problem, self.found = path, problem, found
+        super().__init__(f"{path}: cannot be read ({found})" if problem == "unreadable"
+                         else f"{path}: does not hold a seq (found {found})")
 
 
 class CursorFile:
@@ -29,9 +35,9 @@ class CursorFile:
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError) as exc:
-            raise CursorFileError(f"{self.path}: cannot be read ({exc})") from None
+            raise CursorFileError(self.path, "unreadable", type(exc).__name__) from None
         if not text.isdigit():
-            raise CursorFileError(f"{self.path}: does not hold a seq (found {text[:20]!r})")
+            raise CursorFileError(self.path, "not_a_seq", repr(text[:20]))
         return int(text)
 
     def save(self, seq: int, *, durable: bool = True) -> None:

@@ -6,8 +6,10 @@ from relay.contract.i18n import (
     LANGUAGES,
     Language,
     Translator,
+    argparse_speaks,
     language_from_locale,
     register,
 )
 
-__all__ = ["CATALOG", "LANGUAGES", "Language", "Translator", "language_from_locale", "register"]
+__all__ = ["CATALOG", "LANGUAGES", "Language", "Translator", "argparse_speaks",
+           "language_from_locale", "register"]

@@ -8,10 +8,11 @@ test drives it with a list of answers and a command drives it with :func:`input`
 Every answer is checked at once, in the context of the answers before it, by the
 relay's own rules (:func:`clients.local_check.check_alert` on the alert built so far,
 keeping only the problems of the field just asked): a refused answer is explained, with
-the relay's sentence, and asked again. Lists of choices come from :mod:`relay.model`
-and are shown numbered, with their names in the officer's language; a number, the
-code (``body_carry``) or the shown name is accepted. An empty answer skips an optional
-question and is asked again for a required one.
+the relay's sentence told from its code in the officer's language, and asked again.
+Lists of choices come from :mod:`relay.model` and are shown numbered, with their names
+in the officer's language; a number, the code (``body_carry``) or the shown name is
+accepted. An empty answer skips an optional question and is asked again for a required
+one.
 
 Answers are tidied as an officer would expect: codes (airports, countries, units,
 currencies, flight numbers) are put in upper case, a flight number loses its spaces,
@@ -19,9 +20,9 @@ and a quantity may use a decimal comma (``2,4``). Lists are separated by spaces 
 commas, except region names, which are separated by commas (a name may hold a space).
 
 ``sent_at`` is the moment the session starts, from the injected clock. The questions
-build a new alert (``msg_type`` alert); an update or cancel is written in a file.
-The handling level (TLP) is asked before the distribution, because a red alert may only
-name units.
+build a new alert (``msg_type`` alert); ``relay-post --update`` and ``--cancel`` build
+updates and cancels (:mod:`clients.amend`). The handling level (TLP) is asked before the
+distribution, because a red alert may only name units.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from relay.contract.model import (
     TLP_LEVELS,
 )
 from relay.contract.problems import Problem
+from relay.contract.problems_fr import problem_text
 from relay.contract.times import rfc3339
 
 __all__ = ["CHOICES", "build_alert_interactively"]
@@ -488,7 +490,8 @@ class _Session:
                 _put(self.alert, path, value)
                 return value
             for problem in problems:
-                self.say(self.t("prompt.refused", problem=problem.problem))
+                self.say(self.t("prompt.refused", problem=problem_text(
+                    problem.code, problem.params, self.t.language)))
 
     def choose(self, path: Path, question: str, choices: str, *,
                optional: bool = False) -> str | None:

@@ -1,19 +1,30 @@
 """One readable line per event of the feed, in English or French.
 
 An alert line shows, in this order: an EXERCISE or TEST mark when the alert is not
-``actual`` (alerts.md, status: such alerts must never be taken for real ones), the
-priority, the kind (and UPDATE/CANCEL), the flight and its route, the commodities and
-quantities or the number of subjects, the TLP, the origin unit and the seq::
+``actual`` (alerts.md, status: such alerts must never be taken for real ones), an
+EXPIRED mark once its ``expires_at`` has passed (alerts.md: show expired alerts as
+such), the priority, the kind (and UPDATE/CANCEL of the short form of the alert it
+refers to), the flight and its route, the commodities and quantities or the number of
+subjects, the TLP, the origin unit, the short form of the alert's id
+(:func:`clients.shown.short_id`: what ``relay-feed receipt`` takes) and the seq::
 
-    *** EXERCISE *** FLASH PASSENGER AT571 2026-11-23 BKO→CMN→CDG · 1 subject · TLP:AMBER · ML-BKO-JAITF · #1234
-    URGENT SEIZURE at LFW · cocaine 2.4 kg · TLP:GREEN · TG-LFW-JAITF · #1236
+    *** EXERCISE *** FLASH PASSENGER AT571 2026-11-23 BKO→CMN→CDG · 1 subject · TLP:AMBER · ML-BKO-JAITF · 684fa456 · #1234
+    [EXPIRED] URGENT SEIZURE at LFW · cocaine 2.4 kg · TLP:GREEN · TG-LFW-JAITF · 0c9e22d1 · #1236
+
+Commodities are named in the reader's language (the names of :mod:`clients.prompts`);
+codes, units, numbers and the TLP label (TLP 2.0 writes it ``TLP:AMBER`` in every
+language) are not translated.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+import clients.prompts  # noqa: F401 - registers the names of the choices (value.commodity.*)
+from clients.fill_in import expired
 from clients.i18n import Translator, register
+from clients.shown import short_id
 
 __all__ = ["render_event"]
 
@@ -39,6 +50,13 @@ register({
     "render.positive": ("POSITIVE", "POSITIF"),
     "render.negative": ("negative", "négatif"),
     "render.not_located": ("not located", "non localisé"),
+    "render.expired": ("[EXPIRED]", "[EXPIRÉE]"),
+    # A receipt's status in a sentence ("receipt positive stored").
+    "receipt.received": ("received", "reçu"),
+    "receipt.in_progress": ("in progress", "en cours"),
+    "receipt.positive": ("positive", "positif"),
+    "receipt.negative": ("negative", "négatif"),
+    "receipt.not_located": ("not located", "non localisé"),
 })
 
 _SEPARATOR = " · "
@@ -58,39 +76,48 @@ def _flight(alert: dict[str, Any], t: Translator) -> str | None:
 def _contents(alert: dict[str, Any], t: Translator) -> str | None:
     seizures = alert.get("seizures")
     if isinstance(seizures, list) and seizures:
-        return ", ".join(_seizure(item) for item in seizures if isinstance(item, dict))
+        return ", ".join(_seizure(item, t) for item in seizures if isinstance(item, dict))
     subjects = alert.get("subjects")
     if isinstance(subjects, list) and subjects:
         return t("render.subjects", count=len(subjects))
     return None
 
 
-def _seizure(item: dict[str, Any]) -> str:
-    parts = [item.get("commodity"), item.get("quantity"), item.get("unit")]
+def _seizure(item: dict[str, Any], t: Translator) -> str:
+    commodity = item.get("commodity")
+    name = _translated(t, "value.commodity", commodity, upper=False) if commodity else None
+    parts = [name, item.get("quantity"), item.get("unit")]
     return " ".join(f"{part:g}" if isinstance(part, float) else str(part)
                     for part in parts if part is not None)
 
 
-def _translated(t: Translator, prefix: str, value: object) -> str:
+def _translated(t: Translator, prefix: str, value: object, *, upper: bool = True) -> str:
+    """The catalogue's word for a code; a code it does not know, as it is (in capitals)."""
     try:
         return t(f"{prefix}.{value}")
     except KeyError:
-        return str(value).upper()
+        return str(value).upper() if upper else str(value)
 
 
-def _alert_line(frame: dict[str, Any], t: Translator) -> str:
+def _short(value: object) -> str:
+    return short_id(value) if isinstance(value, str) else "?"
+
+
+def _alert_line(frame: dict[str, Any], t: Translator, now: datetime | None) -> str:
     alert: dict[str, Any] = frame.get("alert") or {}
     head: list[str] = []
     status = alert.get("status", "actual")
     if status in ("exercise", "test"):
         head.append(t(f"render.{status}"))
+    if expired(alert, now):
+        head.append(t("render.expired"))
     head.append(_translated(t, "render", alert.get("priority", "?")))
     head.append(_translated(t, "render", alert.get("kind", "?")))
     msg_type = alert.get("msg_type", "alert")
     if msg_type in ("update", "cancel"):
         head.append(_translated(t, "render", msg_type))
         if alert.get("references"):
-            head.append(t("render.of", alert_id=alert["references"]))
+            head.append(t("render.of", alert_id=_short(alert["references"])))
     flight = _flight(alert, t)
     if flight:
         head.append(flight)
@@ -100,6 +127,7 @@ def _alert_line(frame: dict[str, Any], t: Translator) -> str:
         parts.append(contents)
     parts.append(f"TLP:{str(alert.get('tlp', '?')).upper()}")
     parts.append(str(alert.get("origin_unit", "?")))
+    parts.append(_short(alert.get("alert_id")))
     parts.append(f"#{frame.get('seq')}")
     return _SEPARATOR.join(parts)
 
@@ -107,7 +135,7 @@ def _alert_line(frame: dict[str, Any], t: Translator) -> str:
 def _receipt_line(frame: dict[str, Any], t: Translator) -> str:
     receipt: dict[str, Any] = frame.get("receipt") or {}
     line = t("render.receipt", status=_translated(t, "render", receipt.get("status", "?")),
-             unit=receipt.get("unit", "?"), alert_id=receipt.get("alert_id", "?"))
+             unit=receipt.get("unit", "?"), alert_id=_short(receipt.get("alert_id")))
     parts = [line]
     if receipt.get("note"):
         parts.append(f"“{receipt['note']}”")
@@ -115,11 +143,13 @@ def _receipt_line(frame: dict[str, Any], t: Translator) -> str:
     return _SEPARATOR.join(parts)
 
 
-def render_event(frame: dict[str, Any], t: Translator) -> str:
-    """The readable line of an ``alert``, ``receipt`` or ``caught_up`` frame."""
+def render_event(frame: dict[str, Any], t: Translator, now: datetime | None = None) -> str:
+    """The readable line of an ``alert``, ``receipt`` or ``caught_up`` frame; an alert
+    is marked expired when its ``expires_at`` is not later than ``now`` (default: the
+    clock's now)."""
     kind = frame.get("type")
     if kind == "alert":
-        return _alert_line(frame, t)
+        return _alert_line(frame, t, now)
     if kind == "receipt":
         return _receipt_line(frame, t)
     if kind == "caught_up":

@@ -1,6 +1,6 @@
 """Configuration: loaded once from TOML and the environment, validated, frozen.
 
-Every key is optional (``shared/spec/protocol.md`` "Configuration file"). A scalar key
+Every key is optional (docs/operations.md "Configuration"). A scalar key
 ``[section] key`` is overridden by the environment variable ``RELAY_SECTION_KEY``
 (``RELAY_DATABASE_URL``, ``RELAY_STREAM_PORT``...). An unknown key or a bad value raises
 :class:`ConfigError` naming the key, and the relay does not start.

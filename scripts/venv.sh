@@ -6,5 +6,8 @@ install_relay() {
         python3 -m venv "$VENV"
     fi
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e ".${1:-}"
+    # setuptools' editable build warns "Editable installation." at every install (a
+    # notice, relayed by pip as a BuildBackendWarning even with --quiet); run.sh installs
+    # at every start, so it would greet each start. Only that message is silenced.
+    "$VENV/bin/python" -W "ignore:Editable installation:UserWarning" -m pip install --quiet -e ".${1:-}"
 }

@@ -244,6 +244,9 @@ async def test_the_command_speaks_french_and_tells_its_version(dsn, tmp_path):
         assert "refusé" in result.stderr and f"country: {french}" in result.stderr, result.stderr
     helped = await relay_cmd("--lang", "fr", "tokens", "issue", "--help", dsn=dsn)
     assert "jours avant que le jeton n'expire" in helped.stdout
+    assert "usage:" not in helped.stdout and "options:" not in helped.stdout, helped.stdout
+    wrong = await relay_cmd("units", "nope", "--lang", "fr", dsn=dsn)
+    assert 2 == wrong.returncode and "invalid choice" not in wrong.stderr, wrong.stderr
     version = await relay_cmd("--version", dsn=dsn)
     assert 0 == version.returncode and re.fullmatch(r"relay \d+\.\d+\.\d+\S*\n", version.stdout)
 

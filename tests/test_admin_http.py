@@ -181,7 +181,7 @@ async def test_admin_actions_are_recorded_once_with_who_what_and_target(relay, a
                     and e.get("target") == unit_id)
 
 
-@pytest.mark.parametrize("path", ["/", "/health", "/v1/nothing", "/v1/admin/units/X/nope"])
+@pytest.mark.parametrize("path", ["/health", "/v1/nothing", "/v1/admin/units/X/nope", "/metrics/x"])
 async def test_unknown_paths_are_404_without_a_token(relay, path):
     async with aiohttp.ClientSession() as http, http.get(relay.http + path,
                                                          timeout=aiohttp.ClientTimeout(TIMEOUT)) as r:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clients.alert_file import AlertFileError, describe_problems, load_alert_file
+from clients.fill_in import expired, fill_in
 from clients.i18n import Translator
 from clients.local_check import check_alert
 from relay.contract.problems import Problem
+from relay.contract.problems_fr import FRENCH
 from tests.alert_examples import passenger_alert, seizure_alert
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
@@ -33,13 +36,22 @@ def problem_lines(path: Path) -> dict[str, int | None]:
 
 # -- valid files --------------------------------------------------------------------------
 
+README_UNITS = re.findall(r"relay units add ([A-Z0-9-]+)", (CONFIG.parent / "README.md").read_text())
+
+
 @pytest.mark.parametrize(("name", "kind"), [("example-alert.toml", "passenger"),
                                             ("example-alert.json", "seizure")])
-def test_the_example_files_are_valid_alerts(name, kind):
-    """config/ holds one passenger alert and one seizure alert that the relay accepts."""
+def test_the_example_files_are_valid_alerts_of_today_to_the_readmes_units(name, kind):
+    """config/ holds one passenger alert and one seizure alert that the relay accepts
+    whenever they are posted (their times are relative, filled in by relay-post), not
+    expired, addressed by name to units the README's quick start creates."""
     loaded = load_alert_file(CONFIG / name)
-    normalised, problems = check_alert(loaded.alert)
-    assert ([], kind) == (problems, (normalised or {}).get("kind"))
+    filled = fill_in(loaded.alert)
+    normalised, problems = check_alert(filled)
+    assert ([], kind, False) == (problems, (normalised or {}).get("kind"), expired(filled))
+    units = filled["distribution"]["units"]
+    assert (True, set()) == (bool(units), set(units) - set(README_UNITS)), README_UNITS
+    assert set(filled["distribution"]) == {"units"}
 
 
 def test_a_json_file_holds_the_alert_as_json_reads_it(tmp_path):
@@ -132,12 +144,15 @@ def test_the_suffix_is_read_without_regard_to_case_and_a_byte_order_mark_is_allo
 # -- files that are not alerts ------------------------------------------------------------
 
 def test_a_json_syntax_error_names_its_line_and_column(tmp_path):
-    """The missing comma after line 3's value is found at the start of line 4."""
+    """The missing comma after line 3's value is found at the start of line 4; the
+    parser's reason is told in the officer's words, in either language."""
     path = write(tmp_path, "alert.json", '{\n  "kind": "seizure",\n  "tlp": "green"\n  "x": 1\n}\n')
     with pytest.raises(AlertFileError) as refused:
         load_alert_file(path)
-    expected = (4, 3, f"{path}:4:3: JSON syntax error: Expecting ',' delimiter")
-    assert expected == (refused.value.line, refused.value.column, str(refused.value))
+    expected = (4, 3, f"{path}:4:3: JSON syntax error: ',' is expected",
+                f"{path}:4:3: erreur de syntaxe JSON : ',' est attendu")
+    assert expected == (refused.value.line, refused.value.column, str(refused.value),
+                        refused.value.describe(Translator("fr")))
 
 
 def test_a_toml_syntax_error_names_its_line_and_column_in_french_too(tmp_path):
@@ -145,7 +160,7 @@ def test_a_toml_syntax_error_names_its_line_and_column_in_french_too(tmp_path):
     path = write(tmp_path, "alert.toml", 'kind = "seizure"\n\n[flight]\nnumber = AT571\n')
     with pytest.raises(AlertFileError) as refused:
         load_alert_file(path)
-    expected = (4, 10, f"{path}:4:10: erreur de syntaxe TOML : Invalid value")
+    expected = (4, 10, f"{path}:4:10: erreur de syntaxe TOML : valeur invalide")
     assert expected == (refused.value.line, refused.value.column,
                         refused.value.describe(Translator("fr")))
 
@@ -197,9 +212,11 @@ def test_a_missing_file_and_a_file_that_is_not_utf8_are_errors(tmp_path):
     for path in (tmp_path / "missing.json", bad):
         with pytest.raises(AlertFileError) as refused:
             load_alert_file(path)
-        errors.append(str(refused.value))
-    expected = [f"{tmp_path / 'missing.json'}: cannot be read: No such file or directory",
-                f"{bad}:2: not UTF-8 text; save the file in UTF-8"]
+        errors.append((str(refused.value), refused.value.describe(Translator("fr"))))
+    expected = [(f"{tmp_path / 'missing.json'}: cannot be read: it does not exist",
+                 f"{tmp_path / 'missing.json'} : lecture impossible : il n'existe pas"),
+                (f"{bad}:2: not UTF-8 text; save the file in UTF-8",
+                 f"{bad}:2: ce n'est pas du texte UTF-8 ; enregistrez le fichier en UTF-8")]
     assert expected == errors
 
 
@@ -336,14 +353,16 @@ number = "AT571"
 
 
 def test_problems_are_described_with_the_file_and_line_in_either_language(tmp_path):
-    """The relay's sentence stays as it is; the wording around it is translated."""
+    """The problem's sentence is told from its code in the officer's language; the
+    field's path is the contract's in both."""
     path = write(tmp_path, "alert.json", '{\n  "flight": {\n    "number": "AT 571"\n  }\n}\n')
     loaded = load_alert_file(path)
     problems = [Problem("flight.number", "bad_flight_number"), Problem("summary", "required")]
     flight = Problem("flight.number", "bad_flight_number").problem
+    french = FRENCH["bad_flight_number"]
     expected = [
         [f"{path}:3: flight.number: {flight}", f"{path}: summary: is required"],
-        [f"{path}:3: flight.number : {flight}", f"{path} : summary : is required"],
+        [f"{path}:3: flight.number : {french}", f"{path} : summary : est obligatoire"],
     ]
     assert expected == [describe_problems(loaded, problems, Translator("en")),
                         describe_problems(loaded, problems, Translator("fr"))]

@@ -120,7 +120,9 @@ async def test_a_receipt_moved_to_another_origin_is_caught(pg_server, seeded):
 
 
 async def test_the_relay_role_cannot_update_or_delete_events(pg_server, seeded):
-    """As relay_app: UPDATE and DELETE are refused by grants; as owner, by the trigger."""
+    """As relay_app: UPDATE and DELETE of events, and of what administration must not
+    rewrite (unit ids, token digests, the access log), are refused by grants; as owner,
+    the events by the trigger."""
     dsn = await copy_of(pg_server, seeded)
     conn = await asyncpg.connect(dsn)
     try:
@@ -128,7 +130,13 @@ async def test_the_relay_role_cannot_update_or_delete_events(pg_server, seeded):
         for statement in ("UPDATE relay_events SET tlp = 'clear' WHERE seq = 1",
                           "DELETE FROM relay_events WHERE seq = 1",
                           "DELETE FROM relay_idempotency",
-                          "UPDATE relay_units SET roles = '{admin}'"):
+                          # administration may change roles and revoke, never rewrite or erase
+                          "UPDATE relay_units SET unit_id = 'XX-FORGED', country = 'XX'",
+                          "DELETE FROM relay_units",
+                          "UPDATE relay_tokens SET token_hash = '\\x00', unit_id = 'XX-FORGED'",
+                          "DELETE FROM relay_tokens",
+                          "UPDATE relay_access_log SET status = 200",
+                          "DELETE FROM relay_access_log"):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute(statement)
         await conn.execute("RESET ROLE")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from clients.backoff import Backoff
-from clients.client import RelayClient
+from clients.client import RelayClient, token_digest
 from clients.outbox import Outbox
 from clients.post_cli import flush_outbox
 from tests.alert_examples import seizure_alert
@@ -80,12 +80,13 @@ async def units(dsn: str) -> dict[str, Any]:
     }
 
 
-def outboxes_with(tmp_path: Path, counts: list[int]) -> list[Outbox]:
+def outboxes_with(tmp_path: Path, counts: list[int], tokens: list[str]) -> list[Outbox]:
+    """One outbox per terminal, filled under that terminal's token."""
     outboxes = []
-    for terminal, count in enumerate(counts):
+    for terminal, (count, token) in enumerate(zip(counts, tokens, strict=False)):
         outbox = Outbox(tmp_path / f"terminal-{terminal}.sqlite3")
         for number in range(count):
-            outbox.add(numbered_alert(terminal, number))
+            outbox.add(numbered_alert(terminal, number), owner=token_digest(token))
         outboxes.append(outbox)
     return outboxes
 
@@ -96,7 +97,8 @@ async def test_sigkill_again_and_again_during_500_posts_from_3_terminals(dsn, wo
     exactly once, in order."""
     async with running_relay(dsn, workdir) as relay:
         head = await current_head(relay, units["feed"][1])
-        outboxes = outboxes_with(tmp_path, [167, 167, 166])
+        outboxes = outboxes_with(tmp_path, [167, 167, 166],
+                                 [token for _, token in units["terminals"]])
         feed = asyncio.create_task(collect(relay.url, units["feed"][1], 500, head))
         posting = asyncio.gather(*(post_all(relay.url, token, outbox)
                                    for (_, token), outbox in zip(units["terminals"], outboxes, strict=True)))
@@ -137,7 +139,7 @@ async def test_a_link_that_drops_at_random_loses_nothing(relay, units, tmp_path)
     try:
         url = f"ws://127.0.0.1:{proxy.port}/v1/stream"
         head = await current_head(relay, units["feed"][1])
-        outboxes = outboxes_with(tmp_path, [100, 100])
+        outboxes = outboxes_with(tmp_path, [100, 100], [token for _, token in units["terminals"]])
         feed = asyncio.create_task(collect(url, units["feed"][1], 200, head))
         async with asyncio.timeout(DEADLINE):
             await asyncio.gather(*(post_all(url, token, outbox)

@@ -16,7 +16,7 @@ from websockets.asyncio.server import serve
 
 import clients.connection
 from clients.backoff import Backoff
-from clients.client import Ack, GaveUp, RelayClient, receipt_key
+from clients.client import Ack, GaveUp, RelayClient, receipt_key, token_digest
 from clients.cursor import CursorFile
 from clients.outbox import Outbox
 from clients.post_cli import flush_outbox
@@ -157,11 +157,11 @@ async def test_a_flush_also_sends_what_another_process_queued_meanwhile(relay, o
     flush sends it too, and does not report it as waiting for an unreachable relay."""
     path = tmp_path / "outbox.sqlite3"
     with Outbox(path) as flusher, Outbox(path) as poster:
-        flusher.add(to_country("GW", 1))
+        flusher.add(to_country("GW", 1), owner=token_digest(origin[1]))
 
         def another_post(_entry: Any) -> None:
             if len(poster.entries()) == 1:
-                poster.add(to_country("GW", 2))
+                poster.add(to_country("GW", 2), owner=token_digest(origin[1]))
 
         async with library_client(relay.url, origin[1]) as client:
             flushed = await flush_outbox(flusher, client, wait=WAIT, on_done=another_post)

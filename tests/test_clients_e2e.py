@@ -154,7 +154,7 @@ async def test_a_dropped_feed_resumes_with_no_gap_and_no_duplicate(relay, dsn, u
     states: list[str] = []
     received: list[dict[str, Any]] = []
     async with library_client(relay.url, token,
-                              on_state=lambda state, detail: states.append(state)) as client:
+                              on_state=lambda notice: states.append(notice.state)) as client:
         await client.connect()
         events = client.feed(since=int(client.welcome["head"]))
         publishing = asyncio.create_task(publisher())
@@ -359,15 +359,20 @@ async def test_relay_post_offline_queues_and_a_later_flush_sends_it_once(relay, 
     assert ["acknowledged"] == outbox_states(state)
 
 
-async def test_relay_post_with_a_bad_token_exits_3_and_keeps_the_alert_queued(relay, tmp_path):
-    """The officer is told to get a new token; the alert waits for a flush with a good one."""
+async def test_relay_post_with_a_bad_token_exits_3_and_does_not_keep_the_alert_to_send(
+        relay, units, tmp_path):
+    """The officer is told to get a new token; the alert, queued under a token no unit is
+    known for, is rejected rather than left for a later flush under another identity."""
     state = tmp_path / "state"
     result = await run(RELAY_POST, str(alert_file(tmp_path, seizure_alert())),
                        env=cli_env(relay.url, BAD_TOKEN, state))
+    flushed = await run(RELAY_POST, "--flush", env=cli_env(relay.url, units["bko"][1], state))
     assert 3 == result.status
     assert "HTTP 401" in result.stderr
     assert "ask the relay operator for a new one" in result.stderr
-    assert ["queued"] == outbox_states(state)
+    assert "#1 will not be sent: the relay refused the token it was queued with" in result.stderr
+    assert (0, "nothing to send\n") == (flushed.status, flushed.stdout), flushed.stderr
+    assert ["rejected"] == outbox_states(state)
 
 
 async def test_relay_post_speaks_french_with_lang_fr(relay, units, tmp_path):
@@ -377,7 +382,8 @@ async def test_relay_post_speaks_french_with_lang_fr(relay, units, tmp_path):
     assert 0 == result.status, result.stderr
     assert re.fullmatch(r"n° 1 accusé par le relais : seq \d+, alert_id [0-9a-f-]{36}\n",
                         result.stdout), result.stdout
-    assert re.match(r"alerte mise en file sous le n° 1 \(clé [0-9a-f-]{36}\)\n", result.stderr)
+    assert re.search(r"^alerte mise en file sous le n° 1 \(clé [0-9a-f-]{36}\)\n", result.stderr,
+                     re.MULTILINE)
 
 
 async def test_an_alert_posted_while_the_relay_is_stopped_is_delivered_once_after_it_starts(

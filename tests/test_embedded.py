@@ -1,9 +1,10 @@
 """``relay serve`` on a fresh data directory: the embedded PostgreSQL is created, shared
-with commands run beside it, and stopped with the relay."""
+with commands run beside it, and stopped with the relay, in a few short log lines."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -58,3 +59,18 @@ async def test_serve_runs_on_an_embedded_database_and_stops_it(tmp_path_factory)
         assert ack["seq"] + 1 == again["seq"]
     finally:
         assert 0 == await relay.stop()
+
+
+async def test_a_fresh_start_logs_one_short_line_per_step_and_no_warning(workdir):
+    """initdb, start and stop are one JSON line each, none with a line break in it (the
+    programs' output is at debug level), and nothing else is written: no warning, no
+    multi-line blob (issue 10, item 8)."""
+    relay = EmbeddedRelay("", workdir / "quiet")
+    await relay.start()
+    assert 0 == await relay.stop(), relay.log()
+    records = [json.loads(line) for line in relay.log_path.read_text().splitlines()]
+    assert ["initdb", "start", "stop"] == [
+        record["step"] for record in records if record["event"] == "embedded_postgres_step"]
+    blobs = [record for record in records
+             if any("\n" in value for value in record.values() if isinstance(value, str))]
+    assert ([], []) == ([record for record in records if record["level"] != "info"], blobs)

@@ -64,5 +64,5 @@ async def test_an_export_of_100000_alerts_streams_with_flat_memory(relay, dsn):
             peak = max(peak, process.memory_info().rss)
             await asyncio.sleep(0)
     assert COUNT == lines
-    assert tail.endswith(b"}}\n")
+    assert tail.endswith(b'}"}\n')  # the last line whole, down to its body string
     assert peak - baseline < 20 * 2**20, f"RSS grew by {(peak - baseline) / 2**20:.1f} MB"

@@ -156,12 +156,14 @@ SEIZURE = {
 
 
 def test_a_seizure_session_in_french_builds_the_alert_answered():
-    """Choices by French name, number or code; refused answers are asked again."""
+    """Choices by French name, number or code; refused answers are explained in French
+    (from the problem's code) and asked again."""
     alert, script = run(SEIZURE_ANSWERS, "fr")
     assert SEIZURE == alert
     assert [] == check_alert(alert)[1]
     assert [
-        "Refusé : a currency (EUR) is a unit only for cash; use one of kg, g, l, pcs",
+        "Refusé : une devise (EUR) n'est une unité que pour des espèces ; utilisez l'une de "
+        "kg, g, l, pcs",
         "Refusé : indiquez un nombre, par ex. 2,4",
     ] == [line for line in script.said if line.startswith("Refusé")]
 

@@ -18,6 +18,7 @@ from relay.config import Config
 from relay.contract.errors import BadFrame
 from relay.store import admin
 from relay.store.chain import verify_chain
+from relay.store.chain_export import verify_export
 
 __all__ = ["run_command"]
 
@@ -44,6 +45,8 @@ async def run_command(args: argparse.Namespace, config: Config, config_path: Pat
         return 0
     if args.command == "units" and args.units_command == "import":
         return await _import(args, config, say)
+    if args.command == "audit" and (args.export is not None or args.filtered):
+        return _verify_export(args, say)
     from relay.store.database import connect_once
 
     async with connect_once(config) as conn:
@@ -143,6 +146,40 @@ async def _verify(conn: asyncpg.Connection, say: Say) -> int:
         return 0
     say.out("relay.broken", seq=report.first_broken_seq, reason=report.reason, events=report.events)
     return 1
+
+
+def _verify_export(args: argparse.Namespace, say: Say) -> int:
+    """``relay audit verify --export FILE.ndjson [--filtered]``: the chain recomputed from
+    the file alone, no database (relay/store/chain_export.py)."""
+    if args.export is None:
+        say.error("relay.filtered_needs_export")
+        return 2
+    try:
+        with args.export.open("rb") as lines:
+            report = verify_export(lines, filtered=args.filtered)
+    except OSError as exc:
+        say.error("relay.cannot_read", file=args.export, reason=exc.strerror or exc)
+        return 1
+    problem = report.problem
+    if problem is not None:
+        reason = say.t(f"relay.export_problem.{problem.code}", **problem.params)
+        if problem.seq is not None:
+            say.out("relay.export_broken", seq=problem.seq, line=problem.line, reason=reason)
+        elif problem.line:
+            say.out("relay.export_broken_line", line=problem.line, reason=reason)
+        else:
+            say.out("relay.export_unverified", reason=reason)
+        return 1
+    say.out("relay.export_verified", events=report.events, alerts=report.alerts,
+            receipts=report.receipts, first=report.first_seq, last=report.last_seq,
+            hash=report.last_hash)
+    if report.runs > 1:
+        say.out("relay.export_runs", runs=report.runs, gap=report.first_gap_after)
+    elif report.first_seq == 1:
+        say.out("relay.export_complete", last=report.last_seq)
+    else:
+        say.out("relay.export_one_run", first=report.first_seq)
+    return 0
 
 
 # -- tables ---------------------------------------------------------------------------

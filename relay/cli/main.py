@@ -21,7 +21,7 @@ from relay.cli.parser import build_parser
 from relay.cli.say import Say
 from relay.config import Config, ConfigError, load_config
 from relay.contract.errors import RelayError
-from relay.contract.i18n import Translator, language_from_locale
+from relay.contract.i18n import Translator, argparse_speaks, language_from_locale
 from relay.logs import configure_logging
 from relay.store.embedded import EmbeddedPostgresError
 
@@ -48,7 +48,8 @@ def _language(argv: Sequence[str]) -> Translator:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     t = _language(arguments)
-    args = build_parser(t, relay_version()).parse_args(arguments)
+    with argparse_speaks(t):  # "usage:", "options", its errors: in the chosen language
+        args = build_parser(t, relay_version()).parse_args(arguments)
     say = Say(Translator(args.lang))
     try:
         config_path = args.config or (Path(os.environ["RELAY_CONFIG"])

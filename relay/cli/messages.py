@@ -84,8 +84,85 @@ register({
                      "intacte : {events} événements, tête {head}, empreinte de tête {hash}"),
     "relay.broken": ("broken at seq {seq}: {reason} ({events} events verified before it)",
                      "rompue au seq {seq} : {reason} ({events} événements vérifiés avant)"),
+    "relay.arg.export": ("recompute the chain from an NDJSON export alone, without the database",
+                         "recalculer la chaîne à partir d'un export NDJSON seul, sans la base de données"),
+    "relay.arg.filtered": ("the export was asked with filters: it may start after seq 1 and skip seqs "
+                           "(each run of consecutive seqs is verified)",
+                           "l'export a été demandé avec des filtres : il peut commencer après le seq 1 et "
+                           "sauter des seq (chaque suite de seq consécutifs est vérifiée)"),
+    "relay.filtered_needs_export": ("--filtered goes with --export FILE.ndjson",
+                                    "--filtered s'emploie avec --export FICHIER.ndjson"),
+    "relay.export_verified": ("export verified: {events} events ({alerts} alerts, {receipts} receipts), "
+                              "seq {first} to {last}, last hash {hash}",
+                              "export vérifié : {events} événements ({alerts} alertes, {receipts} accusés), "
+                              "seq {first} à {last}, dernière empreinte {hash}"),
+    "relay.export_complete": ("complete from seq 1: compare seq {last} and its hash with a head hash "
+                              "recorded elsewhere",
+                              "complet depuis le seq 1 : comparez le seq {last} et son empreinte à une "
+                              "empreinte de tête notée ailleurs"),
+    "relay.export_runs": ("{runs} runs of consecutive seqs (the first gap after seq {gap}): each event "
+                          "matches its hash and each run is linked, but the events between runs are "
+                          "not in the export, so the links across the gaps are not checked",
+                          "{runs} suites de seq consécutifs (premier trou après le seq {gap}) : chaque "
+                          "événement correspond à son empreinte et chaque suite est liée, mais les "
+                          "événements entre les suites ne sont pas dans l'export : les liens par-dessus "
+                          "les trous ne sont pas vérifiés"),
+    "relay.export_one_run": ("one run of consecutive seqs from seq {first}: the events before it are not "
+                             "in the export",
+                             "une seule suite de seq consécutifs depuis le seq {first} : les événements "
+                             "d'avant ne sont pas dans l'export"),
+    "relay.export_broken": ("export broken at seq {seq} (line {line}): {reason}",
+                            "export rompu au seq {seq} (ligne {line}) : {reason}"),
+    "relay.export_broken_line": ("export broken at line {line}: {reason}",
+                                 "export rompu à la ligne {line} : {reason}"),
+    "relay.export_unverified": ("export not verified: {reason}", "export non vérifié : {reason}"),
+    "relay.export_problem.not_json": ("the line is not a JSON object (each line of an export is one event)",
+                                      "la ligne n'est pas un objet JSON (chaque ligne d'un export est un "
+                                      "événement)"),
+    "relay.export_problem.bad_field": ("the field {field} is missing or not valid",
+                                       "le champ {field} manque ou n'est pas valide"),
+    "relay.export_problem.no_prev_hash": ("the export states no previous hash (null): when it was "
+                                          "exported, the relay's log had no event just before this one",
+                                          "l'export n'indique pas d'empreinte précédente (null) : lors de "
+                                          "l'export, le journal du relais n'avait pas d'événement juste "
+                                          "avant celui-ci"),
+    "relay.export_problem.member_differs": ("the {member} differs from the hashed body: the line was changed",
+                                            "le champ {member} diffère du corps haché (body) : la ligne a "
+                                            "été modifiée"),
+    "relay.export_problem.hash_mismatch": ("the hash does not match the event's seq, kind and body and the "
+                                           "previous hash it states: the line was changed",
+                                           "l'empreinte n'est pas celle du seq, du type et du corps de "
+                                           "l'événement sur l'empreinte précédente indiquée : la ligne a "
+                                           "été modifiée"),
+    "relay.export_problem.not_genesis": ("seq 1 must start from the genesis (64 zeros as its previous hash)",
+                                         "le seq 1 doit partir de l'origine (64 zéros comme empreinte "
+                                         "précédente)"),
+    "relay.export_problem.out_of_order": ("it comes after seq {previous}: the lines were moved or repeated",
+                                          "il vient après le seq {previous} : les lignes ont été déplacées "
+                                          "ou répétées"),
+    "relay.export_problem.missing_start": ("the export starts at seq {found}, so seq 1 and those after it "
+                                           "are missing (add --filtered if the export was asked with "
+                                           "filters)",
+                                           "l'export commence au seq {found} : le seq 1 et les suivants "
+                                           "manquent (ajoutez --filtered si l'export a été demandé avec "
+                                           "des filtres)"),
+    "relay.export_problem.missing_seq": ("missing: seq {found} comes right after seq {previous} (add "
+                                         "--filtered if the export was asked with filters)",
+                                         "manquant : le seq {found} suit directement le seq {previous} "
+                                         "(ajoutez --filtered si l'export a été demandé avec des filtres)"),
+    "relay.export_problem.broken_link": ("its hash is not the previous hash that seq {next} states: the "
+                                         "event was changed and its hash recomputed",
+                                         "son empreinte n'est pas l'empreinte précédente qu'indique le "
+                                         "seq {next} : l'événement a été modifié et son empreinte "
+                                         "recalculée"),
+    "relay.export_problem.relinked": ("it links to neither seq {previous} nor seq {next}: its previous "
+                                      "hash and its hash were rewritten",
+                                      "il n'est lié ni au seq {previous} ni au seq {next} : son empreinte "
+                                      "précédente et son empreinte ont été réécrites"),
+    "relay.export_problem.empty": ("the file holds no event line", "le fichier ne contient aucune ligne "
+                                   "d'événement"),
     "relay.none": ("none", "aucun"),
-    "relay.active": ("active", "active"),
+    "relay.active": ("active", "en service"),
     "relay.suspended": ("suspended", "suspendue"),
     "relay.revoked": ("revoked", "révoqué"),
     "relay.expired": ("expired", "expiré"),

@@ -75,5 +75,8 @@ def build_parser(t: Translator, version: str) -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", parents=[common], help=t("relay.cmd.audit")).add_subparsers(
         dest="audit_command", required=True)
-    command(audit, "verify", "relay.cmd.audit_verify")
+    verify = command(audit, "verify", "relay.cmd.audit_verify")
+    verify.add_argument("--export", type=Path, default=None, metavar="FILE.ndjson",
+                        help=t("relay.arg.export"))
+    verify.add_argument("--filtered", action="store_true", help=t("relay.arg.filtered"))
     return parser

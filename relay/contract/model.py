@@ -1,6 +1,6 @@
 """Vocabulary shared by every module: ids, enumerations and the facts of an event.
 
-The values come from ``shared/spec/alerts.md`` and ``shared/spec/protocol.md``.
+The values are those of the contract (docs/alerts.md and docs/protocol.md).
 Everything here is pure data: no I/O, no library but the standard one.
 """
 

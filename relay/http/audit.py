@@ -1,9 +1,10 @@
 """``/v1/audit/*``: export, chain verification and the access log (role ``audit``).
 
 The export streams rows from a server-side cursor straight to the socket: memory stays
-flat whatever the number of rows. NDJSON lines are ``{"seq", "hash", "alert"}`` (the hash
-of the tamper-evident chain, hex); CSV has one row per alert with the columns of
-``CSV_COLUMNS``.
+flat whatever the number of rows. NDJSON has one line per event, alerts and their
+receipts, with every field the chain needs to be recomputed from the file alone
+(:func:`relay.store.chain_export.export_line`); CSV has one row per alert with the
+columns of ``CSV_COLUMNS``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from relay.contract.times import rfc3339
 from relay.core.principals import Principal
 from relay.http.middleware import json_response, principal_of, require_role
 from relay.http.services import SERVICES
+from relay.store.chain_export import export_line
 from relay.store.history import ExportRow
 
 __all__ = ["CSV_COLUMNS", "access_log", "export", "verify"]
@@ -57,7 +59,7 @@ async def export(request: web.Request) -> web.StreamResponse:
     services.connections.add(holder)  # a revoked token cuts the export within seconds
     try:
         async with asyncio.timeout(services.config.export_seconds), \
-                services.storage.export(query, services.regions) as stored:
+                services.storage.export(query, services.regions, receipts=fmt == "ndjson") as stored:
             await response.prepare(request)
             buffer = bytearray(_csv_line(CSV_COLUMNS) if fmt == "csv" else b"")
             async for row in stored:
@@ -114,7 +116,8 @@ class StreamingResponse:
 
 
 def _ndjson_line(row: ExportRow) -> bytes:
-    return b'{"seq":%d,"hash":"%s","alert":%s}\n' % (row.seq, row.hash.hex().encode(), row.body_json)
+    return export_line(seq=row.seq, kind=row.kind, hash=row.hash, prev_hash=row.prev_hash,
+                       body_json=row.body_json)
 
 
 def _csv_line(values: tuple[Any, ...] | list[Any]) -> bytes:

@@ -316,7 +316,10 @@ def _audit_paths() -> dict[str, Any]:
             "get": {
                 "operationId": "exportAlerts", "tags": ["audit"],
                 "summary": "Every matching alert, oldest first, streamed (role audit)",
-                "description": 'NDJSON lines {"seq", "hash", "alert"}, or CSV with a header row',
+                "description": 'NDJSON: one line per event, the alerts and their receipts, '
+                               '{"seq", "hash", "alert" or "receipt", "kind", "prev_hash", '
+                               '"body"} (docs/audit.md "Exporting"); or CSV with a header row, '
+                               'one row per alert',
                 "parameters": [_query("format", "Output format",
                                       {"type": "string", "enum": ["ndjson", "csv"],
                                        "default": "ndjson"}),

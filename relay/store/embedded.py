@@ -8,6 +8,11 @@ Several relay processes may share one data directory: the first one starts the s
 each registers its pid in ``DATA_DIR/postgres-owners.json``, and the last ``relay serve`` to
 leave stops it. One-shot commands (``relay units ...``) use a running server and leave it
 running, or start one and stop it when they are done.
+
+``initdb`` and ``pg_ctl`` are run here rather than through the package's command
+wrappers, which log each command line and its whole output as multi-line records: each
+step gives one short line (``embedded_postgres_step``, with its duration), and the
+program's output goes to the debug level (the server's own log is ``postgres/log``).
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
+import structlog
 
 with warnings.catch_warnings():
     # platformdirs warns at import when XDG_RUNTIME_DIR is unset; we do not use that path.
@@ -35,6 +42,7 @@ __all__ = ["EmbeddedPostgres", "EmbeddedPostgresError"]
 
 _SYSTEM_USER = "embedded_postgres"
 _START_TIMEOUT = 60
+_log = structlog.get_logger("relay.embedded")
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -138,12 +146,11 @@ class EmbeddedPostgres:
         if self._user is not None:
             self._grant_system_user()
         try:
-            pg_commands.initdb(  # type: ignore[attr-defined]
-                ["--auth=trust", "--encoding=utf8", "--locale=C", "-U", "postgres"],
-                pgdata=self.pgdata, user=self._user,
-            )
-        except subprocess.CalledProcessError as exc:
-            raise EmbeddedPostgresError(f"initdb failed in {self.pgdata}: {exc.stderr}") from exc
+            self._run("initdb", "initdb",
+                      ["--auth=trust", "--encoding=utf8", "--locale=C", "-U", "postgres"])
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            raise EmbeddedPostgresError(f"initdb failed in {self.pgdata}: {exc}\n"
+                                        f"{_text(exc.output)[-2000:]}") from exc
 
     def _grant_system_user(self) -> None:
         import pwd
@@ -159,9 +166,38 @@ class EmbeddedPostgres:
 
     def _pg_ctl(self, args: list[str]) -> None:
         try:
-            pg_commands.pg_ctl(args, pgdata=self.pgdata, user=self._user,  # type: ignore[attr-defined]
-                               timeout=_START_TIMEOUT + 10)
+            self._run(args[-1], "pg_ctl", args, timeout=_START_TIMEOUT + 10)
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
             log = self.pgdata / "log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise EmbeddedPostgresError(f"pg_ctl {args[-1]} failed: {exc}\n{tail}") from exc
+            raise EmbeddedPostgresError(f"pg_ctl {args[-1]} failed: {exc}\n"
+                                        f"{_text(exc.output)[-1000:]}{tail}") from exc
+
+    def _run(self, step: str, program: str, args: list[str], *,
+             timeout: float | None = None) -> None:
+        """One program of the package's PostgreSQL on the data folder, as the server's
+        user: one info line when it succeeds, its output (stdout and stderr) at debug
+        level; a failure raises with that output in ``output``."""
+        command = [str(pg_commands.POSTGRES_BIN_PATH / program), "-D", str(self.pgdata), *args]
+        started = time.monotonic()
+        # A file, not a pipe: the server that pg_ctl starts would inherit a pipe and keep
+        # it open, and reading it would never end.
+        with tempfile.TemporaryFile() as output:
+            try:
+                subprocess.run(command, stdin=subprocess.DEVNULL, stdout=output,  # noqa: S603 - our own binaries, no shell
+                               stderr=subprocess.STDOUT, check=True, timeout=timeout,
+                               user=self._user)
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+                output.seek(0)
+                exc.output = output.read()
+                raise
+            output.seek(0)
+            _log.debug("embedded_postgres_output", step=step, output=_text(output.read()))
+        _log.info("embedded_postgres_step", step=step, pgdata=str(self.pgdata),
+                  seconds=round(time.monotonic() - started, 3))
+
+
+def _text(output: bytes | str | None) -> str:
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""

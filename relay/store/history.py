@@ -10,7 +10,7 @@ small records holding the stored JSON body as it is, so handlers never see SQL.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ import asyncpg
 
 from relay.contract.history_query import HistoryQuery
 from relay.contract.visibility import Viewer
+from relay.store.chain import GENESIS
 from relay.store.pool import translate_errors
 from relay.store.visibility_sql import sql_may_see_alert
 
@@ -32,6 +33,7 @@ __all__ = [
     "ReceiptRow",
     "alert_body_at",
     "export_rows",
+    "export_sql",
     "history_page",
     "history_sql",
     "read_alert_file",
@@ -68,9 +70,14 @@ class DeliveryRow:
 
 @dataclass(frozen=True, slots=True)
 class ExportRow:
+    """One exported event. ``prev_hash``: the hash of event ``seq - 1`` (the genesis
+    before seq 1; None when the log has no such event), read only for NDJSON."""
+
     seq: int
     hash: bytes
     body_json: bytes
+    kind: str = "alert"
+    prev_hash: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,19 +164,54 @@ async def alert_body_at(pool: asyncpg.Pool, seq: int) -> bytes:
 
 
 @contextlib.asynccontextmanager
-async def export_rows(conn: Any, query: HistoryQuery, regions: Regions, *,
+async def export_rows(conn: Any, query: HistoryQuery, regions: Regions, *, receipts: bool,
                       prefetch: int = 100) -> AsyncIterator[AsyncIterator[ExportRow]]:
-    """Every alert of ``query``, oldest first, read from a server-side cursor on ``conn``
-    (constant memory), for as long as the block lasts."""
-    sql, params = history_sql(query, None, regions, "seq, body_json, hash", oldest_first=True)
+    """The events of ``query``, oldest first, read from a server-side cursor on ``conn``
+    (constant memory), for as long as the block lasts: its alerts, and with ``receipts``
+    (:func:`export_sql`) their receipts too, each with the previous event's hash."""
+    if receipts:
+        sql, params = export_sql(query)
+    else:
+        sql, params = history_sql(query, None, regions, "seq, body_json, hash", oldest_first=True)
     async with translate_errors("exporting"), conn.transaction():
         cursor = conn.cursor(sql, *params, prefetch=prefetch)
 
         async def rows() -> AsyncIterator[ExportRow]:
             async for row in cursor:
-                yield ExportRow(row["seq"], bytes(row["hash"]), bytes(row["body_json"]))
+                if not receipts:
+                    yield ExportRow(row["seq"], bytes(row["hash"]), bytes(row["body_json"]))
+                    continue
+                seq, prev = row["seq"], row["prev_hash"]
+                yield ExportRow(seq, bytes(row["hash"]), bytes(row["body_json"]), row["kind"],
+                                GENESIS if seq == 1 else None if prev is None else bytes(prev))
 
         yield rows()
+
+
+def export_sql(query: HistoryQuery) -> tuple[str, list[Any]]:
+    """Every event of an NDJSON export, oldest first, with the hash of the event before it
+    (docs/audit.md "Exporting"): the alerts ``query`` matches, and the receipts whose alert
+    matches its other filters, received within its ``from``/``to`` (a receipt has its own
+    time, and is judged by its alert for everything else). Without filters: every event;
+    with ``from``/``to`` alone: every event of that time. Role audit: no visibility."""
+    params: list[Any] = []
+
+    def param(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    f = query.filters
+    alerts = ["e.kind = 'alert'", *_content_conditions(f, param, "e."), *_time_conditions(f, param, "e.")]
+    receipts = ["e.kind = 'receipt'", *_time_conditions(f, param, "e.")]
+    of_alert = _content_conditions(f, param, "a.")
+    if of_alert:
+        receipts.append("EXISTS (SELECT 1 FROM relay_events a WHERE a.kind = 'alert'"
+                        f" AND a.alert_id = e.alert_id AND {' AND '.join(of_alert)})")
+    where = f" WHERE ({' AND '.join(alerts)}) OR ({' AND '.join(receipts)})" if f else ""
+    sql = ("SELECT e.seq, e.kind, e.hash, e.body_json,"
+           " (SELECT p.hash FROM relay_events p WHERE p.seq = e.seq - 1) AS prev_hash"
+           f" FROM relay_events e{where} ORDER BY e.seq")
+    return sql, params
 
 
 def _like(text: str) -> str:
@@ -194,18 +236,8 @@ def history_sql(query: HistoryQuery, viewer: Viewer | None,
         params.extend(values)
         where.append(condition)
     f = query.filters
-    simple = {"kind": "alert_kind", "origin_unit": "origin_unit", "flight": "flight_number"}
-    for key, column in simple.items():
-        if key in f:
-            where.append(f"{column} = {param(f[key])}")
-    for key, column in (("airport", "airports"), ("country", "countries"),
-                        ("commodity", "commodities")):
-        if key in f:
-            where.append(f"{column} @> ARRAY[{param(f[key])}]::text[]")
-    if "from" in f:
-        where.append(f"received_at >= {param(f['from'])}")
-    if "to" in f:
-        where.append(f"received_at < {param(f['to'])}")
+    where += _content_conditions(f, param, "", text=False)
+    where += _time_conditions(f, param, "")
     if "q" in f:
         where.append(f"summary ILIKE {param(_like(f['q']))}")
     if query.before_seq is not None:
@@ -213,3 +245,31 @@ def history_sql(query: HistoryQuery, viewer: Viewer | None,
     order = "ASC" if oldest_first else "DESC"
     sql = f"SELECT {columns} FROM relay_events WHERE {' AND '.join(where)} ORDER BY seq {order}"
     return sql, params
+
+
+def _content_conditions(f: Mapping[str, Any], param: Callable[[Any], str], table: str, *,
+                        text: bool = True) -> list[str]:
+    """The filters on what an alert says, on the columns of ``table`` ("e." or "");
+    ``text``: with ``q``."""
+    where = []
+    simple = {"kind": "alert_kind", "origin_unit": "origin_unit", "flight": "flight_number"}
+    for key, column in simple.items():
+        if key in f:
+            where.append(f"{table}{column} = {param(f[key])}")
+    for key, column in (("airport", "airports"), ("country", "countries"),
+                        ("commodity", "commodities")):
+        if key in f:
+            where.append(f"{table}{column} @> ARRAY[{param(f[key])}]::text[]")
+    if text and "q" in f:
+        where.append(f"{table}summary ILIKE {param(_like(f['q']))}")
+    return where
+
+
+def _time_conditions(f: Mapping[str, Any], param: Callable[[Any], str], table: str) -> list[str]:
+    """``from`` (inclusive) and ``to`` (exclusive) on the relay's ``received_at``."""
+    where = []
+    if "from" in f:
+        where.append(f"{table}received_at >= {param(f['from'])}")
+    if "to" in f:
+        where.append(f"{table}received_at < {param(f['to'])}")
+    return where

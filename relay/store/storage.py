@@ -86,15 +86,16 @@ class Storage:
                             history.alert_body_at(self.pools.writes, seq))
 
     @contextlib.asynccontextmanager
-    async def export(self, query: HistoryQuery, regions: Regions
+    async def export(self, query: HistoryQuery, regions: Regions, *, receipts: bool
                      ) -> AsyncIterator[AsyncIterator[history.ExportRow]]:
-        """Every alert of ``query`` from a server-side cursor on an export connection;
-        none free within the deadline is ``unavailable`` (too many exports at once)."""
+        """Every alert of ``query`` (with ``receipts``, and their receipts) from a
+        server-side cursor on an export connection; none free within the deadline is
+        ``unavailable`` (too many exports at once)."""
         async with translate_errors("exporting"):
             conn = await within(self.deadline, "waiting for an export connection",
                                 self.pools.exports.acquire())
         try:
-            async with history.export_rows(conn, query, regions) as rows:
+            async with history.export_rows(conn, query, regions, receipts=receipts) as rows:
                 yield rows
         finally:
             await self.pools.exports.release(conn)
