@@ -307,13 +307,14 @@ class Soak:
             "attacks": dict(sorted(attacks.outcomes.items())),
         }
 
-    def _log_summary(self) -> dict[str, int]:
-        lines = errors = 0
+    def _log_summary(self) -> dict[str, Any]:
+        lines, errors = 0, []
         for relay in self.relays:
             for line in relay.log_path.read_text(errors="replace").splitlines():
                 lines += 1
-                errors += '"level": "error"' in line or '"level":"error"' in line
-        return {"lines": lines, "errors": errors}
+                if '"level": "error"' in line or '"level":"error"' in line:
+                    errors.append(line[:300])
+        return {"lines": lines, "errors": len(errors), "first_errors": errors[:5]}
 
     def teardown(self) -> None:
         for relay in getattr(self, "relays", []):

@@ -188,3 +188,15 @@ async def test_unknown_paths_are_404_without_a_token(relay, path):
         body = await r.json()
         assert (404, "not_found") == (r.status, body["code"])
         assert "WWW-Authenticate" not in r.headers
+
+
+async def test_a_refused_export_attempt_is_in_the_access_log(relay, dsn):
+    """A unit without the role audit asks for an export: 403, and the attempt is recorded
+    with its status for the auditors to see."""
+    unit_id, token = await create_unit(dsn, unique_unit("LU"), country="LU")
+    status, body, _ = await Admin(relay, token).call("GET", "/v1/audit/export?format=csv")
+    assert (403, "forbidden") == (status, body["code"])
+    _, auditor = await create_unit(dsn, unique_unit("LU"), country="LU", roles="audit")
+    _, log, _ = await Admin(relay, auditor).call("GET", f"/v1/audit/access-log?unit={unit_id}")
+    assert [("GET", "/v1/audit/export", {"format": "csv"}, 403)] == [
+        (e["method"], e["path"], e["query"], e["status"]) for e in log["entries"]]

@@ -44,4 +44,4 @@ def test_soak_loses_nothing_repeats_nothing_and_cuts_every_attack(tmp_path):
     assert not [name for name in attacks if name.endswith((":not_cut", ":accepted", ":held"))]
     latency = report["bystander_latency"]
     assert latency["attack"]["count"] > 0 and latency["quiet"]["count"] > 0
-    assert 0 == report["relay_log"]["errors"]
+    assert 0 == report["relay_log"]["errors"], report["relay_log"]["first_errors"]

@@ -41,6 +41,10 @@ STORE_DOWN_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CrashShutdownError,
     asyncpg.InsufficientResourcesError,
     asyncpg.ConnectionDoesNotExistError,
+    # asyncpg's "cannot switch to state N" / "unknown protocol state": seen when the server
+    # ends a session in the middle of a statement (an immediate shutdown); the connection
+    # is then unusable and is terminated rather than reused (writer.py).
+    asyncpg.InternalClientError,
 )
 
 

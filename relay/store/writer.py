@@ -139,7 +139,11 @@ class EventWriter:
 
     async def _commit(self, batch: list[PendingEvent]) -> tuple[list[WriteResult], list[Event]]:
         async with self._pool.acquire() as conn:
-            rows = await conn.fetch(_APPEND, new_events(batch))
+            try:
+                rows = await conn.fetch(_APPEND, new_events(batch))
+            except asyncpg.InternalClientError:
+                conn.terminate()  # its protocol state is lost: never hand it out again
+                raise
         results = [WriteResult(r["o_seq"], str(r["o_alert_id"]), r["o_duplicate"]) for r in rows]
         events = [p.event(r.seq) for p, r in zip(batch, results, strict=True) if not r.duplicate]
         return results, events
