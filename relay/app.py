@@ -91,10 +91,10 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle) -> N
     lifecycle.on_stop("background tasks", tasks.cancel)
     listener = Listener(database.dsn, role=config.database.role, on_head=hub.announce,
                         on_revocation=connections.on_revocation_notice,
-                        on_unit_added=lambda: tasks.spawn_quiet(known_units.refresh()))
+                        on_unit_added=known_units.request_refresh)
     tasks.spawn("relay-listener", listener.run())
     tasks.spawn("relay-revocations", watch_revocations(
-        connections, revoked_among=storage.revoked_among,
+        connections, check=storage.stale_tokens,
         interval=config.limits.revocation_check_seconds))
     tasks.spawn("relay-deliveries", deliveries.run())
 
@@ -174,12 +174,6 @@ class _BackgroundTasks:
         self._tasks.add(task)
         task.add_done_callback(self._died)
 
-    def spawn_quiet(self, coro: Coroutine[Any, Any, None]) -> None:
-        """A short step whose failure is logged and retried by the next notification."""
-        task = asyncio.create_task(_quietly(coro))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def _died(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
@@ -191,13 +185,6 @@ class _BackgroundTasks:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def _quietly(coro: Coroutine[Any, Any, None]) -> None:
-    try:
-        await coro
-    except Exception as exc:  # noqa: BLE001 - logged; the next notification retries
-        _log.warning("background_step_failed", error=type(exc).__name__)
 
 
 def _load_reference_data() -> None:

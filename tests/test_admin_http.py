@@ -8,10 +8,13 @@ import asyncio
 import time
 
 import aiohttp
+import asyncpg
+import orjson
 import pytest
 import websockets
 
-from tests.support import TIMEOUT, create_unit, stream_client, unique_unit
+from relay.store.admin import suspend_unit
+from tests.support import SETUP, TIMEOUT, create_unit, stream_client, unique_unit
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -200,3 +203,68 @@ async def test_a_refused_export_attempt_is_in_the_access_log(relay, dsn):
     _, log, _ = await Admin(relay, auditor).call("GET", f"/v1/audit/access-log?unit={unit_id}")
     assert [("GET", "/v1/audit/export", {"format": "csv"}, 403)] == [
         (e["method"], e["path"], e["query"], e["status"]) for e in log["entries"]]
+
+
+async def test_a_request_begun_before_its_tokens_revocation_does_not_act_after_it(relay, dsn, admin):
+    """An admin request whose body is held back while its unit is suspended: when the body
+    arrives, 401, and nothing was created."""
+    unit_id, token = await create_unit(dsn, unique_unit("DK"), country="DK", roles="admin")
+    planted = unique_unit("DK")
+    body = orjson.dumps({"unit_id": planted, "country": "DK", "roles": ["admin"]})
+    reader, writer = await asyncio.open_connection("127.0.0.1", relay.http_port)
+    try:
+        writer.write(f"POST /v1/admin/units HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer {token}\r\n"
+                     f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+        await writer.drain()
+        await asyncio.sleep(0.3)  # the headers are in: authenticated once
+        conn = await asyncpg.connect(dsn)
+        try:
+            await suspend_unit(conn, SETUP, unit_id)
+            writer.write(body)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+            created = await conn.fetchval("SELECT count(*) FROM relay_units WHERE unit_id = $1",
+                                          planted)
+        finally:
+            await conn.close()
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 401"), head
+    assert 0 == created
+
+
+async def test_roles_changed_behind_the_relays_back_still_reconnect_the_unit(relay, dsn):
+    """No notification (a listener down, an update by hand): the periodic check sees the
+    roles differ and closes the unit's connection with 1012."""
+    unit_id, token = await create_unit(dsn, unique_unit("SE"), country="SE")
+    async with stream_client(relay, token) as client:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("UPDATE relay_units SET roles = '{publish}' WHERE unit_id = $1", unit_id)
+        finally:
+            await conn.close()
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(client.ws.recv(), 5)
+        assert 1012 == closed.value.rcvd.code
+
+
+@pytest.mark.parametrize(("field", "value", "code"), [
+    ("name", "Gate\x00B", "nul_character"), ("name", "\x1b]0;owned\x07", "control_character"),
+    ("name", "evil\u202etxt.exe", "control_character"), ("label", "x" * 201, "length"),
+])
+async def test_names_and_labels_refuse_what_would_break_storage_or_a_terminal(admin, field, value, code):
+    if field == "name":
+        status, body, _ = await admin.call("POST", "/v1/admin/units", {
+            "unit_id": unique_unit("FI"), "country": "FI", "roles": ["publish"], "name": value})
+    else:
+        status, body, _ = await admin.call("POST", "/v1/admin/units", {
+            "unit_id": unique_unit("FI"), "country": "FI", "roles": ["publish"], "label": value})
+    assert (400, [(field, code)]) == (status, [(d["field"], d["code"]) for d in body["details"]])
+
+
+@pytest.mark.parametrize("path", ["/v1/admin/units/A%00B", "/v1/admin/units/%00/tokens"])
+async def test_ids_that_cannot_exist_are_404_without_asking_the_database(admin, path):
+    status, body, _ = await admin.call("GET", path)
+    assert (404, "not_found") == (status, body["code"])
+    status, body, _ = await admin.call("DELETE", "/v1/admin/tokens/tok%00")
+    assert (404, "not_found") == (status, body["code"])

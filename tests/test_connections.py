@@ -20,9 +20,17 @@ class Holder:
         self.principal: Principal | None = Principal(
             Unit(unit_id, "ML", None, "", frozenset({"subscribe"}), NOW, None), token_id)
         self.revoked = 0
+        self.reconnected = 0
 
     def revoke(self) -> None:
         self.revoked += 1
+
+    def reconnect(self) -> None:
+        self.reconnected += 1
+
+
+def held(connections: Connections) -> list[int]:
+    return sorted(connections.held_tokens())
 
 
 async def test_revoking_a_unit_stops_every_holder_of_its_tokens_and_no_other():
@@ -31,7 +39,7 @@ async def test_revoking_a_unit_stops_every_holder_of_its_tokens_and_no_other():
     for holder in (a1, a2, b):
         connections.add(holder)
     assert 2 == connections.revoke_unit("ML-A")
-    assert ([1, 1, 0], [3]) == ([a1.revoked, a2.revoked, b.revoked], connections.token_ids())
+    assert ([1, 1, 0], [3]) == ([a1.revoked, a2.revoked, b.revoked], held(connections))
     assert connections.is_revoked(a1.principal) and not connections.is_revoked(b.principal)
 
 
@@ -50,33 +58,47 @@ async def test_a_holder_not_yet_authenticated_has_no_token_to_revoke():
     anonymous = Holder("ML-A", 1)
     anonymous.principal = None
     connections.add(anonymous)
-    assert ([], 0, False) == (connections.token_ids(), connections.revoke_unit("ML-A"),
+    assert ([], 0, False) == (held(connections), connections.revoke_unit("ML-A"),
                               connections.is_revoked(None))
     connections.discard(anonymous)
     assert 0 == len(connections)
 
 
-async def test_the_periodic_check_stops_the_holders_of_tokens_the_store_says_are_revoked():
-    """Every interval: the open tokens are asked about; a failing store is tried again."""
+async def test_the_periodic_check_stops_revoked_holders_and_reconnects_changed_ones():
+    """Every interval: the open tokens and their roles are asked about; revoked ones are
+    stopped, those whose roles changed reconnect, a failing store is tried again."""
     connections = Connections()
-    kept, revoked = Holder("ML-A", 1), Holder("ML-A", 2)
-    connections.add(kept)
-    connections.add(revoked)
-    asked: list[list[int]] = []
+    kept, revoked, changed = Holder("ML-A", 1), Holder("ML-A", 2), Holder("ML-B", 3)
+    for holder in (kept, revoked, changed):
+        connections.add(holder)
+    asked: list[dict[int, frozenset[str]]] = []
 
-    async def revoked_among(token_ids: list[int]) -> set[int]:
-        asked.append(token_ids)
+    async def check(tokens: dict[int, frozenset[str]]) -> tuple[set[int], set[int]]:
+        asked.append(tokens)
         if len(asked) == 1:
             raise OSError("store down")
-        return {2}
+        return {2}, {2, 3}
 
-    watch = asyncio.create_task(watch_revocations(connections, revoked_among=revoked_among,
-                                                  interval=0.01))
+    watch = asyncio.create_task(watch_revocations(connections, check=check, interval=0.01))
     try:
         async with asyncio.timeout(5):
             while not revoked.revoked:  # noqa: ASYNC110 - the watch task sets it
                 await asyncio.sleep(0.01)
     finally:
         watch.cancel()
-    assert ([1, 2], (0, 1), [1]) == (asked[0], (kept.revoked, revoked.revoked),
-                                      connections.token_ids())
+    assert {1: frozenset({"subscribe"}), 2: frozenset({"subscribe"}), 3: frozenset({"subscribe"})} == asked[0]
+    assert ((0, 0), (1, 0), (0, 1), [1]) == (
+        (kept.revoked, kept.reconnected), (revoked.revoked, revoked.reconnected),
+        (changed.revoked, changed.reconnected), held(connections))
+
+
+async def test_a_notice_names_a_token_a_unit_whose_roles_changed_or_a_suspended_unit():
+    connections = Connections()
+    a1, a2, b = Holder("ML-A", 1), Holder("ML-A", 2), Holder("ML-B", 3)
+    for holder in (a1, a2, b):
+        connections.add(holder)
+    assert 1 == connections.on_revocation_notice("token:2")
+    assert 0 == connections.on_revocation_notice("token:x")
+    assert 1 == connections.on_revocation_notice("roles:ML-B")
+    assert 1 == connections.on_revocation_notice("ML-A")
+    assert [(1, 0), (1, 0), (0, 1)] == [(h.revoked, h.reconnected) for h in (a1, a2, b)]

@@ -5,7 +5,8 @@ data directory, or the configured URL), so it works beside running relays."""
 from __future__ import annotations
 
 import argparse
-import getpass
+import os
+import pwd
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import asyncpg
 
 from relay.cli.say import Say
-from relay.cli.unit_import import parse_units_csv
+from relay.cli.unit_import import MAX_FILE_CHARACTERS, parse_units_csv
 from relay.config import Config
 from relay.contract.errors import BadFrame
 from relay.store import admin
@@ -25,10 +26,10 @@ __all__ = ["run_command"]
 
 def _actor(args: argparse.Namespace) -> admin.Actor:
     """The system user running the command: the access log's "who" for it."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
+    try:  # the effective user, not $USER or $LOGNAME, which anyone can set
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        user = str(os.geteuid())
     words = ["relay", args.command] + [value for value in (
         getattr(args, "units_command", None), getattr(args, "tokens_command", None)) if value]
     return admin.Actor(f"cli:{user}", "CLI", " ".join(words))
@@ -110,7 +111,8 @@ def _print_token(say: Say, key: str, issued: admin.IssuedToken, **values: object
 
 async def _import(args: argparse.Namespace, config: Config, say: Say) -> int:
     try:
-        text = args.file.read_text(encoding="utf-8-sig")
+        with args.file.open(encoding="utf-8-sig") as source:  # no more than the limit in memory
+            text = source.read(MAX_FILE_CHARACTERS + 1)
     except (OSError, UnicodeDecodeError) as exc:
         say.error("relay.cannot_read", file=args.file, reason=getattr(exc, "strerror", None) or exc)
         return 1

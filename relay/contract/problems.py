@@ -181,6 +181,7 @@ ENGLISH: Mapping[str, str | Callable[[Params], str]] = {
     "bad_header": "must be the header line {expected}",
     "column_count": "must have {expected} columns, not {found}",
     "repeated_in_file": "already appears on line {line}",
+    "not_csv": "is not valid CSV (an unclosed quote, or a field too long)",
     "not_a_boolean": "must be true or false",
     "not_an_integer": "must be an integer",
 }

@@ -168,6 +168,7 @@ FRENCH: dict[str, str | Callable[[Params], str]] = {
     "bad_header": lambda p: f"doit être la ligne d'en-tête {p['expected']}",
     "column_count": lambda p: f"doit avoir {p['expected']} colonnes, pas {p['found']}",
     "repeated_in_file": lambda p: f"apparaît déjà à la ligne {p['line']}",
+    "not_csv": "n'est pas du CSV valide (guillemet non fermé, ou champ trop long)",
     "not_a_boolean": "doit valoir true ou false",
     "not_an_integer": "doit être un entier",
 }

@@ -56,9 +56,10 @@ class Connections:
         """Checked on every frame: has this token been revoked?"""
         return principal is not None and principal.token_id in self._revoked
 
-    def token_ids(self) -> list[int]:
-        """The tokens held open now."""
-        return sorted({h.principal.token_id for h in self._open if h.principal is not None})
+    def held_tokens(self) -> dict[int, frozenset[str]]:
+        """The tokens held open now, with the roles their holders work with."""
+        return {h.principal.token_id: h.principal.unit.roles for h in self._open
+                if h.principal is not None}
 
     def revoke_unit(self, unit_id: str) -> int:
         """Stop every holder of a token of ``unit_id``; how many were stopped."""
@@ -88,6 +89,15 @@ class Connections:
             holder.reconnect()
         return len(holders)
 
+    def reconnect_tokens(self, token_ids: set[int]) -> int:
+        """Tell every holder of one of ``token_ids`` to end and come back (roles changed)."""
+        holders = [h for h in self._open
+                   if h.principal is not None and h.principal.token_id in token_ids]
+        for holder in holders:
+            self._open.discard(holder)
+            holder.reconnect()
+        return len(holders)
+
     def revoke_tokens(self, token_ids: set[int]) -> int:
         """Stop every holder of one of ``token_ids``; how many were stopped."""
         holders = [h for h in self._open
@@ -105,18 +115,23 @@ class Connections:
 
 
 async def watch_revocations(connections: Connections, *,
-                            revoked_among: Callable[[list[int]], Awaitable[set[int]]],
+                            check: Callable[[dict[int, frozenset[str]]],
+                                            Awaitable[tuple[set[int], set[int]]]],
                             interval: float) -> None:
-    """Background task: every ``interval`` seconds, stop the holders of tokens that the
-    store says are no longer valid. A failing store is retried at the next round."""
+    """Background task: every ``interval`` seconds, ask the store which open tokens are
+    no longer valid (revoked, expired, unit suspended: their holders are stopped) and
+    whose unit's roles changed (their holders reconnect). The safety net of the
+    notifications, which a listener reconnecting or an authentication in progress can
+    miss; a failing store is retried at the next round."""
     while True:
         await asyncio.sleep(interval)
-        token_ids = connections.token_ids()
-        if not token_ids:
+        held = connections.held_tokens()
+        if not held:
             continue
         try:
-            revoked = await revoked_among(token_ids)
+            revoked, changed = await check(held)
         except Exception as exc:  # noqa: BLE001 - store down: try again next round
             _log.warning("revocation_check_failed", error=type(exc).__name__)
             continue
         connections.revoke_tokens(revoked)
+        connections.reconnect_tokens(changed - revoked)

@@ -26,7 +26,7 @@ __all__ = ["add_admin_routes"]
 _UNIT_FIELDS = {"unit_id": ("string", False), "country": ("string", False),
                 "airport": ("string", True), "name": ("string", False), "roles": ("list", False),
                 "label": ("string", False)}
-_PATCH_FIELDS = {"roles": ("list", False), "name": ("string", False), "airport": ("string", True),
+_PATCH_FIELDS = {"roles": ("list", False), "name": ("string", False), "airport": ("string", False),
                  "suspended": ("boolean", False)}
 _TOKEN_FIELDS = {"label": ("string", False), "expires_in_days": ("integer", True)}
 
@@ -57,7 +57,7 @@ def _is(value: object, kind: str) -> bool:
 
 def _actor(request: web.Request) -> admin.Actor:
     principal = require_role(request, Action.ADMINISTER)
-    return admin.Actor(principal.unit.unit_id, request.method, request.path)
+    return admin.Actor(principal.unit.unit_id, request.method, request.path, principal.token_id)
 
 
 async def _body(request: web.Request, fields: dict[str, tuple[str, bool]],
@@ -124,19 +124,27 @@ async def patch_unit(request: web.Request) -> web.Response:
     unit_id = request.match_info["unit_id"]
     body = await _body(request, _PATCH_FIELDS)
 
+    changed = False
+
     async def work(conn: Any) -> admin.UnitInfo:
+        nonlocal changed
         async with conn.transaction():
             info = await admin.get_unit(conn, unit_id)
             if body.get("suspended") is True and info.unit.revoked_at is None:
                 await admin.suspend_unit(conn, actor, unit_id)
+                changed = True
             elif body.get("suspended") is False and info.unit.revoked_at is not None:
                 await admin.reinstate_unit(conn, actor, unit_id)
+                changed = True
             change = admin.UnitChange(roles=body.get("roles"), name=body.get("name"),
                                       airport=body.get("airport"))
             if change != admin.UnitChange():
+                changed = True
                 return await admin.change_unit(conn, actor, unit_id, change)
             return await admin.get_unit(conn, unit_id)
-    info = await _connection_run(request, "changing a unit", work, changes=True)
+    info = await _connection_run(request, "changing a unit", work)
+    # A change records itself; a PATCH that changed nothing is recorded by the middleware.
+    request["recorded"] = changed
     return web.json_response({"unit": info.as_dict()})
 
 

@@ -28,6 +28,7 @@ from relay.contract.errors import (
 from relay.contract.problems import Problem
 from relay.contract.roles import Action, allows, require
 from relay.core.principals import Principal
+from relay.http.body import read_body
 from relay.http.services import SERVICES, HttpServices
 from relay.store.access_log import storable
 
@@ -134,6 +135,12 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     principal: Principal | None = None
     try:
         principal = await _authenticate(request, services)
+        if request.body_exists:
+            # The body may take up to http.body_timeout to arrive: the token is checked
+            # again once it is here, so that a request begun before a revocation does not
+            # act after it.
+            await read_body(request, services.config.body_timeout)
+            principal = await _authenticate(request, services)
         request["principal"] = principal
         _check_query(request)
         response = await handler(request)

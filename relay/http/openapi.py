@@ -230,7 +230,7 @@ _SCHEMAS: dict[str, Any] = {
         "type": "object", "additionalProperties": False,
         "properties": {"roles": {"type": "array", "minItems": 1, "items": {"enum": sorted(ROLES)}},
                        "name": {"type": "string", "maxLength": 200},
-                       "airport": {"type": ["string", "null"], "pattern": "^[A-Z]{3}$"},
+                       "airport": {"type": "string", "pattern": "^[A-Z]{3}$"},
                        "suspended": {"type": "boolean"}},
     },
     "NewToken": {

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ import asyncpg
 import orjson
 
 from relay.contract import reference
-from relay.contract.errors import BadFrame, Conflict, NotFound, RelayError
+from relay.contract.errors import BadFrame, Conflict, NotFound, RelayError, Unauthorized
 from relay.contract.ids import is_unit_id
 from relay.contract.problems import Problem
 from relay.contract.roles import ROLES, Role
@@ -34,6 +35,7 @@ from relay.store.tokens import new_token, token_digest
 __all__ = [
     "ADMIN_ACTIONS",
     "MAX_EXPIRY_DAYS",
+    "TOKEN_ID",
     "Actor",
     "IssuedToken",
     "RowRefused",
@@ -60,6 +62,8 @@ MAX_LABEL = 200
 MAX_NAME = 200
 _PUBLIC_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _IATA = re.compile(r"[A-Z]{3}")
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+TOKEN_ID = re.compile(r"tok_[a-z0-9]{12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,7 @@ class Actor:
     name: str
     method: str  # the HTTP method, or "CLI"
     path: str  # the HTTP path, or the command line ("relay units add")
+    token_id: int | None = None  # the token of an HTTP request, checked again in the change
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +135,22 @@ def _roles_problems(roles: Sequence[str], field: str = "roles") -> list[Problem]
             for n, role in enumerate(roles) if role not in ROLES]
 
 
+def _text_problems(field: str, text: str, limit: int) -> list[Problem]:
+    """A unit's name or a token's label: at most ``limit`` characters, and none that
+    PostgreSQL cannot store (NUL) or that would act on a terminal or reorder what an
+    operator reads (control characters, bidirectional overrides)."""
+    if len(text) > limit:
+        return [Problem(field, "length", {"low": 0, "high": limit})]
+    if "\x00" in text:
+        return [Problem(field, "nul_character")]
+    for character in text:
+        if unicodedata.category(character) == "Cc" or character in _BIDI_CONTROLS:
+            return [Problem(field, "control_character", {"character": f"U+{ord(character):04X}"})]
+    return []
+
+
 def _name_problems(name: str) -> list[Problem]:
-    return [] if len(name) <= MAX_NAME else [Problem("name", "length", {"low": 0, "high": MAX_NAME})]
+    return _text_problems("name", name, MAX_NAME)
 
 
 def _airport_problems(airport: str | None) -> list[Problem]:
@@ -199,6 +218,8 @@ async def list_units(conn: asyncpg.Connection | asyncpg.Pool) -> list[UnitInfo]:
 
 async def get_unit(conn: asyncpg.Connection | asyncpg.Pool, unit_id: str, *,
                    for_update: bool = False) -> UnitInfo:
+    if not is_unit_id(unit_id):  # not even the form of one: no need to ask the database
+        raise NotFound("no such unit", [Problem("unit_id", "bad_unit_id")])
     lock = " FOR UPDATE OF u" if for_update else ""
     row = await conn.fetchrow(f"SELECT {_UNIT_COLUMNS} FROM relay_units u WHERE u.unit_id = $1{lock}",
                               unit_id)
@@ -230,11 +251,23 @@ async def _record(conn: asyncpg.Connection, actor: Actor, action: str, target: s
         status, action, target)
 
 
+async def _check_actor(conn: asyncpg.Connection, actor: Actor) -> None:
+    """An HTTP actor's token is still valid and its unit still an active admin, checked in
+    the transaction of the change: a request begun before a revocation does not act after
+    it. (The relay command's authority is the database login it runs with.)"""
+    if actor.token_id is None:
+        return
+    still = await conn.fetchval(
+        "SELECT 1 FROM relay_tokens t JOIN relay_units u USING (unit_id) WHERE t.token_id = $1"
+        " AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())"
+        " AND u.revoked_at IS NULL AND $2 = ANY(u.roles)", actor.token_id, Role.ADMIN.value)
+    if still is None:
+        raise Unauthorized("the token was revoked, or its unit lost the role admin, during the request")
+
+
 async def _insert_token(conn: asyncpg.Connection, unit_id: str, label: str,
                         expires_in_days: int | None) -> IssuedToken:
-    if len(label) > MAX_LABEL:
-        raise BadFrame("the label is too long", [
-            Problem("label", "length", {"low": 0, "high": MAX_LABEL})])
+    _refuse("the label cannot be used", _text_problems("label", label, MAX_LABEL))
     lifetime = _expiry(expires_in_days)
     token = new_token()
     row = await conn.fetchrow(
@@ -251,6 +284,7 @@ async def add_unit(conn: asyncpg.Connection, actor: Actor, unit_id: str, *, coun
     """Create the unit and its first token."""
     _refuse(f"unit {unit_id} cannot be added", new_unit_problems(unit_id, country, airport, name, roles))
     async with conn.transaction():
+        await _check_actor(conn, actor)
         try:
             await conn.execute(
                 "INSERT INTO relay_units (unit_id, country, airport, name, roles)"
@@ -262,7 +296,9 @@ async def add_unit(conn: asyncpg.Connection, actor: Actor, unit_id: str, *, coun
         await _record(conn, actor, "unit.add", unit_id,
                       {"country": country, "airport": airport, "roles": sorted(set(roles)),
                        "token_id": issued.info.token_id}, status=201)
-        await conn.execute("SELECT pg_notify('relay_units', $1)", unit_id)
+        # An empty payload: PostgreSQL sends one notification per transaction for many
+        # units added together (an import), and the relays read the units once.
+        await conn.execute("SELECT pg_notify('relay_units', '')")
         return await get_unit(conn, unit_id), issued
 
 
@@ -314,6 +350,7 @@ async def change_unit(conn: asyncpg.Connection, actor: Actor, unit_id: str,
     _refuse(f"unit {unit_id} cannot be changed", problems)
     async with conn.transaction():
         await _lock_admins(conn)
+        await _check_actor(conn, actor)
         before = await get_unit(conn, unit_id, for_update=True)
         roles = sorted(set(change.roles)) if change.roles is not None else sorted(before.unit.roles)
         loses_admin = Role.ADMIN in before.unit.roles and Role.ADMIN not in roles
@@ -338,6 +375,7 @@ async def suspend_unit(conn: asyncpg.Connection, actor: Actor, unit_id: str) -> 
     """Suspend the unit and revoke all its tokens; how many tokens were active."""
     async with conn.transaction():
         await _lock_admins(conn)
+        await _check_actor(conn, actor)
         before = await get_unit(conn, unit_id, for_update=True)
         if before.unit.revoked_at is not None:
             raise Conflict(f"unit {unit_id} is already suspended",
@@ -357,6 +395,7 @@ async def suspend_unit(conn: asyncpg.Connection, actor: Actor, unit_id: str) -> 
 async def reinstate_unit(conn: asyncpg.Connection, actor: Actor, unit_id: str) -> UnitInfo:
     """Lift a suspension; the tokens revoked by it stay revoked (issue new ones)."""
     async with conn.transaction():
+        await _check_actor(conn, actor)
         before = await get_unit(conn, unit_id, for_update=True)
         if before.unit.revoked_at is None:
             raise Conflict(f"unit {unit_id} is not suspended",
@@ -371,6 +410,7 @@ async def issue_token(conn: asyncpg.Connection, actor: Actor, unit_id: str, *, l
                       expires_in_days: int | None = None) -> IssuedToken:
     """A new token for an active unit; its other tokens stay valid."""
     async with conn.transaction():
+        await _check_actor(conn, actor)
         unit = await get_unit(conn, unit_id, for_update=True)
         if unit.unit.revoked_at is not None:
             raise Conflict(f"unit {unit_id} is suspended; reinstate it first",
@@ -384,7 +424,10 @@ async def issue_token(conn: asyncpg.Connection, actor: Actor, unit_id: str, *, l
 
 async def revoke_token(conn: asyncpg.Connection, actor: Actor, token_id: str) -> TokenInfo:
     """Revoke one token; the unit's other tokens keep working."""
+    if not TOKEN_ID.fullmatch(token_id):
+        raise NotFound("no such token", [Problem("token_id", "unknown_token", {"value": token_id})])
     async with conn.transaction():
+        await _check_actor(conn, actor)
         row = await conn.fetchrow(
             f"SELECT token_id AS internal_id, {_TOKEN_COLUMNS} FROM relay_tokens"
             " WHERE public_id = $1 FOR UPDATE", token_id)

@@ -41,9 +41,9 @@ class Storage:
         return await within(self.deadline, "authenticating",
                             units.authenticate(self.pools.writes, token))
 
-    async def revoked_among(self, token_ids: list[int]) -> set[int]:
+    async def stale_tokens(self, held: dict[int, frozenset[str]]) -> tuple[set[int], set[int]]:
         return await within(self.deadline, "checking revocations",
-                            units.revoked_token_ids(self.pools.reads, token_ids))
+                            units.stale_tokens(self.pools.reads, held))
 
     # -- the event log ---------------------------------------------------------------------
     async def find_alert(self, alert_id: str) -> StoredAlert | None:

@@ -3,17 +3,22 @@ stopped being valid, know the unit ids. Changing them is :mod:`relay.store.admin
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
+import structlog
 
 from relay.core.principals import Principal, Unit
 from relay.store.pool import translate_errors
 from relay.store.tokens import looks_like_token, token_digest
 
+_log = structlog.get_logger("relay.units")
+
 __all__ = [
     "KnownUnits",
     "authenticate",
     "known_unit_ids",
-    "revoked_token_ids",
+    "stale_tokens",
 ]
 
 
@@ -30,7 +35,8 @@ async def authenticate(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> P
     row = await conn.fetchrow(
         "WITH found AS (SELECT t.token_id, t.public_id, t.last_used_at, u.* FROM relay_tokens t"
         "  JOIN relay_units u USING (unit_id) WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
-        "  AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.revoked_at IS NULL),"
+        "  AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.revoked_at IS NULL"
+        "  AND (u.reinstated_at IS NULL OR t.created_at > u.reinstated_at)),"
         " touched AS (UPDATE relay_tokens SET last_used_at = date_trunc('minute', now())"
         "  WHERE token_id = (SELECT token_id FROM found)"
         "  AND ((SELECT last_used_at FROM found) IS NULL"
@@ -41,15 +47,19 @@ async def authenticate(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> P
     return None if row is None else Principal(_unit(row), row["token_id"], row["public_id"])
 
 
-async def revoked_token_ids(conn: asyncpg.Connection | asyncpg.Pool, token_ids: list[int]) -> set[int]:
-    """Those of ``token_ids`` that are no longer valid."""
+async def stale_tokens(conn: asyncpg.Connection | asyncpg.Pool,
+                       held: dict[int, frozenset[str]]) -> tuple[set[int], set[int]]:
+    """Of the ``held`` tokens (with the roles their holders work with): those no longer
+    valid (revoked, expired, unit suspended), and those whose unit's roles changed."""
     rows = await conn.fetch(
-        "SELECT t.token_id FROM relay_tokens t JOIN relay_units u USING (unit_id)"
-        " WHERE t.token_id = ANY($1::bigint[])"
-        " AND (t.revoked_at IS NOT NULL OR u.revoked_at IS NOT NULL OR t.expires_at <= now())",
-        token_ids,
+        "SELECT t.token_id, u.roles, (t.revoked_at IS NOT NULL OR u.revoked_at IS NOT NULL"
+        " OR t.expires_at <= now()) AS invalid FROM relay_tokens t JOIN relay_units u USING (unit_id)"
+        " WHERE t.token_id = ANY($1::bigint[])",
+        list(held),
     )
-    return {row["token_id"] for row in rows}
+    invalid = {row["token_id"] for row in rows if row["invalid"]}
+    changed = {row["token_id"] for row in rows if frozenset(row["roles"]) != held[row["token_id"]]}
+    return invalid, changed
 
 
 async def known_unit_ids(conn: asyncpg.Connection | asyncpg.Pool) -> frozenset[str]:
@@ -60,12 +70,33 @@ async def known_unit_ids(conn: asyncpg.Connection | asyncpg.Pool) -> frozenset[s
 
 class KnownUnits:
     """The unit ids a distribution may name (:class:`relay.core.ports.UnitDirectory`);
-    refreshed on ``relay_units`` notifications."""
+    refreshed on ``relay_units`` notifications, one read at a time: notifications that
+    arrive during a read ask for one more read, not one each (an import of thousands of
+    units must not queue thousands of reads of the table)."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self.ids: frozenset[str] = frozenset()
+        self._reading: asyncio.Task[None] | None = None
+        self._again = False
 
     async def refresh(self) -> None:
         async with translate_errors("reading units"):
             self.ids = await known_unit_ids(self._pool)
+
+    def request_refresh(self) -> None:
+        """Read the units soon; coalesces with a read already running."""
+        if self._reading is not None and not self._reading.done():
+            self._again = True
+            return
+        self._reading = asyncio.create_task(self._refresh_until_current())
+
+    async def _refresh_until_current(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.refresh()
+            except Exception as exc:  # noqa: BLE001 - the next notification or start retries
+                _log.warning("units_refresh_failed", error=type(exc).__name__)
+            if not self._again:
+                return
