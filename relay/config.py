@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from relay.contract import reference
 
@@ -27,6 +28,7 @@ __all__ = [
     "LogConfig",
     "StreamConfig",
     "default_data_dir",
+    "is_stream_url",
     "load_config",
 ]
 
@@ -68,6 +70,9 @@ class StreamConfig:
     replay_drain_timeout: float = 30.0
     tls_cert: str = ""
     tls_key: str = ""
+    # The stream's address as browsers reach it (the console's CSP allows exactly it);
+    # empty: ws:// or wss:// + host and port above (console.md "Serving").
+    public_url: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -237,6 +242,28 @@ def _check_section(name: str, section: object) -> None:
     for name, kind in (("stream", StreamConfig), ("http", HttpConfig)):
         if isinstance(section, kind) and bool(section.tls_cert) != bool(section.tls_key):
             raise ConfigError(f"bad value for '{name}.tls_cert': tls_cert and tls_key go together")
+    if isinstance(section, StreamConfig) and section.public_url \
+            and not is_stream_url(section.public_url):
+        raise ConfigError("bad value for 'stream.public_url': must be a ws:// or wss:// URL "
+                          "without query, e.g. wss://relay.example.org/v1/stream")
+
+
+# What a browser's Content-Security-Policy can hold as one source: no spaces, quotes,
+# commas or semicolons, which would end it or start another directive.
+_STREAM_URL = re.compile(r"wss?://(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])"
+                         r"(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%!$&()*+=:@/-]*)?")
+
+
+def is_stream_url(text: str) -> bool:
+    """True for a ``ws://`` or ``wss://`` URL with a host, an optional port and path, and
+    no user, query or fragment: what ``[stream] public_url`` may be."""
+    if _STREAM_URL.fullmatch(text) is None:
+        return False
+    try:
+        port = urlsplit(text).port
+    except ValueError:  # beyond 65535
+        return False
+    return port != 0
 
 
 def _check_across(sections: Mapping[str, Any]) -> None:

@@ -57,3 +57,19 @@ def test_a_misspelt_environment_override_is_refused_naming_the_variable(tmp_path
     config = load_config(None, data_dir=tmp_path,
                          environ={"RELAY_TOKEN": "x", "RELAY_STATE_DIR": "/tmp", "RELAY_VENV": "v"})
     assert 8765 == config.stream.port
+
+
+def test_the_example_configuration_shows_every_key_with_its_default():
+    """config/relay.example.toml is the operator's reference: every key of every section,
+    each with the default the relay uses."""
+    import dataclasses
+    import tomllib
+    from pathlib import Path
+
+    from relay import config as relay_config
+
+    example = tomllib.loads((Path(__file__).resolve().parent.parent / "config" / "relay.example.toml")
+                            .read_text())
+    for name, section in relay_config._SECTIONS.items():
+        defaults = {f.name: f.default for f in dataclasses.fields(section)}
+        assert defaults == example[name], name

@@ -12,6 +12,7 @@ import asyncio
 from aiohttp import web
 
 from relay.config import HttpConfig
+from relay.console import add_console_routes
 from relay.core.admission import Admission
 from relay.http import alerts as http_alerts
 from relay.http import audit as http_audit
@@ -105,4 +106,5 @@ def build_http_app(services: HttpServices) -> web.Application:
     app.router.add_get("/v1/audit/verify", http_audit.verify)
     app.router.add_get("/v1/audit/access-log", http_audit.access_log)
     add_admin_routes(app)
+    add_console_routes(app, services)
     return app

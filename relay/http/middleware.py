@@ -17,6 +17,7 @@ import orjson
 import structlog
 from aiohttp import web
 
+from relay.console import is_public_path
 from relay.contract.errors import (
     InvalidQuery,
     NotFound,
@@ -123,7 +124,7 @@ async def _authenticate(request: web.Request, services: HttpServices) -> Princip
 @web.middleware
 async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Authenticate, translate errors, record auditors' requests."""
-    if request.path in _PUBLIC:
+    if request.path in _PUBLIC or is_public_path(request.path):
         return await handler(request)
     route_error = request.match_info.http_exception
     if route_error is not None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from relay.config import HttpConfig
+from relay.config import HttpConfig, StreamConfig
 from relay.core.connections import Connections
 from relay.core.hub import Hub
 from relay.core.ports import UnitDirectory
@@ -28,6 +28,7 @@ class HttpServices:
     hub: Hub
     connections: Connections
     metrics: RelayMetrics
+    stream: StreamConfig = field(default_factory=StreamConfig)  # where the console finds it
 
 
 SERVICES = web.AppKey("services", HttpServices)
