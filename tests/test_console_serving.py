@@ -215,7 +215,9 @@ async def test_the_service_worker_keeps_every_file_and_names_their_version(relay
     assert (200, "/") == (status, headers["Service-Worker-Allowed"])
     files = ConsoleFiles.load()
     text = body.decode()
-    assert f'const VERSION = "{files.version}";' in text
+    _, _, config_body = await fetch(relay.http + "/console/config.json")
+    version = orjson.loads(config_body)["version"]
+    assert f'const VERSION = "{version}";' in text and version != files.version
     kept = orjson.loads(re.search(r"const PRECACHED = (\[.*?\]);", text)[1])
     assert "/" in kept and "/console/static/js/main.js" in kept and "/console/reference.json" in kept
     for url in kept:
@@ -237,6 +239,11 @@ async def test_behind_a_proxy_the_public_url_is_the_stream_s_for_the_console_and
         _, headers, body = await fetch(relay.http + "/console/config.json")
     assert "wss://relay.example.org/v1/stream" == orjson.loads(body)["stream_url"]
     assert ["'self'", "wss://relay.example.org/v1/stream"] == directives(headers["Content-Security-Policy"])["connect-src"]
+    async with running_relay(dsn, workdir / "direct") as direct:
+        _, _, direct_body = await fetch(direct.http + "/console/config.json")
+    # Another stream address, another version: a browser's kept page (whose CSP names the
+    # stream) is fetched again rather than left unable to connect.
+    assert orjson.loads(direct_body)["version"] != orjson.loads(body)["version"]
 
 
 async def test_the_relay_renders_problems_in_french_and_english_for_the_console(relay):
@@ -248,6 +255,16 @@ async def test_the_relay_renders_problems_in_french_and_english_for_the_console(
         assert 200 == status
         assert [problem_text("unknown_airport", {"value": "QQQ"}, language),
                 problem_text("required", {}, language), None] == orjson.loads(body)["sentences"]
+    deep = "[" * 1000 + '"x"' + "]" * 1000  # deeper than Python's repr can go
+    others = orjson.dumps([{"code": "not_one_of", "params": {"allowed": [{"a": 1}]}},
+                           {"code": "unknown_unit", "params": {"value": "U" * 100_000}}]).decode()
+    hostile = ('{"language": "fr", "problems": [{"code": "unknown_airport", "params": {"value": '
+               + deep + "}}, " + others[1:-1] + "]}")
+    async with aiohttp.ClientSession() as http, http.post(
+            relay.http + "/console/problems", data=hostile.encode(),
+            headers={"Content-Type": "application/json"}) as response:
+        status, body = response.status, await response.read()
+    assert (200, [None, None, None]) == (status, orjson.loads(body)["sentences"])
     status, _, body = await fetch(relay.http + "/console/problems", method="POST", body={"language": "xx"})
     assert (400, "bad_frame") == (status, orjson.loads(body)["code"])
     assert "language" in orjson.loads(body)["message"]

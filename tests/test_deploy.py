@@ -414,15 +414,16 @@ def test_every_relay_variable_the_deployment_files_name_is_a_real_setting():
     assert set() == named - config_variables()
 
 
-def test_the_environment_file_s_example_is_read_as_the_database_url():
-    """Uncommented, the example line of relay.env is the database URL, with its quotes
-    taken off as systemd takes them off."""
+def test_the_environment_file_s_examples_are_read_as_the_settings_they_name():
+    """Uncommented, the example lines of relay.env are the database URL and the stream's
+    public address, with their quotes taken off as systemd takes them off."""
     lines = [line.lstrip("#") for line in ENV_FILE.read_text().splitlines()
              if line.startswith("#RELAY_")]
-    assert 1 == len(lines)
-    name, _, value = lines[0].partition("=")
-    config = load_config(None, data_dir=Path("/var/lib/relay"), environ={name: value.strip('"')})
+    environ = {name: value.strip('"') for name, _, value in (line.partition("=") for line in lines)}
+    assert {"RELAY_DATABASE_URL", "RELAY_STREAM_PUBLIC_URL"} == set(environ)
+    config = load_config(None, data_dir=Path("/var/lib/relay"), environ=environ)
     assert config.database.url.startswith("postgresql://relay:")
+    assert "wss://relay.example.org/v1/stream" == config.stream.public_url
 
 
 # ---------------------------------------------------------------- the reverse proxy

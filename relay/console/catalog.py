@@ -84,12 +84,22 @@ def _sentence(item: object, language: Language) -> str | None:
     if not isinstance(item, dict):
         return None
     code, params = item.get("code"), item.get("params", {})
-    if not isinstance(code, str) or code not in PROBLEM_CODES or not isinstance(params, dict):
-        return None
+    if not isinstance(code, str) or code not in PROBLEM_CODES or not isinstance(params, dict) \
+            or not all(_flat(value) for value in params.values()):
+        return None  # the relay's params are scalars or lists of scalars: nothing else is told
     try:
         return problem_text(code, params, language)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError):
         return None  # params that do not fit the sentence: the relay's English stands
+
+
+def _flat(value: object) -> bool:
+    """A scalar, or a list of at most 500 scalars, of bounded size."""
+    def scalar(item: object) -> bool:
+        return item is None or isinstance(item, bool | int | float) or (
+            isinstance(item, str) and len(item) <= 1000)
+    return scalar(value) or (isinstance(value, list) and len(value) <= 500
+                             and all(scalar(item) for item in value))
 
 
 @functools.cache

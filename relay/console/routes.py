@@ -133,6 +133,7 @@ class _Console:
     files: ConsoleFiles
     service_worker: bytes
     reference: _Reference
+    version: str  # the files' and the stream settings': a cached page names its stream
 
 
 _CONSOLE = web.AppKey("console", _Console)
@@ -175,7 +176,7 @@ async def service_worker(request: web.Request) -> web.Response:
 async def config_json(request: web.Request) -> web.Response:
     console = request.app[_CONSOLE]
     body = {"stream_url": stream_url(console.sources.stream, request.host),
-            "version": console.files.version, "relay_version": __version__}
+            "version": console.version, "relay_version": __version__}
     return web.Response(body=orjson.dumps(body), content_type="application/json",
                         headers={"Cache-Control": "no-store"})
 
@@ -236,17 +237,27 @@ async def _add_security_headers(request: web.Request, response: web.StreamRespon
         response.headers.update(security_headers(stream_url(console.sources.stream, request.host)))
 
 
-def _service_worker_script(files: ConsoleFiles) -> bytes:
-    """``static/sw.js`` with the files' version and the list of what it keeps."""
+def _version(files: ConsoleFiles, stream: StreamConfig) -> str:
+    """The files' version, changed too when the stream's address may have: the page a
+    service worker keeps carries a CSP naming the stream, so a new address must make
+    browsers fetch the page again."""
+    settings = f"{stream.public_url} {stream.host} {stream.port} {bool(stream.tls_cert)}"
+    return hashlib.sha256(f"{files.version} {settings}".encode()).hexdigest()[:16]
+
+
+def _service_worker_script(files: ConsoleFiles, version: str) -> bytes:
+    """``static/sw.js`` with the console's version and the list of what it keeps."""
     template = files.files[_SERVICE_WORKER].body
-    return (template.replace(b'"__VERSION__"', orjson.dumps(files.version))
+    return (template.replace(b'"__VERSION__"', orjson.dumps(version))
             .replace(b'["__PRECACHED__"]', orjson.dumps(files.precached())))
 
 
 def add_console_routes(app: web.Application, sources: ConsoleSources) -> None:
     """Serve the console from ``app`` (the API's application)."""
     files = ConsoleFiles.load()
-    app[_CONSOLE] = _Console(sources, files, _service_worker_script(files), _Reference())
+    version = _version(files, sources.stream)
+    app[_CONSOLE] = _Console(sources, files, _service_worker_script(files, version), _Reference(),
+                             version)
     router = app.router
     router.add_get("/", index)
     router.add_get("/console/static/{name:.+}", static_file)

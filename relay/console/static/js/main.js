@@ -134,6 +134,7 @@ export class App {
     }
     this.fieldError(byId("token"), error, null);
     session.saveToken(token);
+    byId("token").value = "";  // kept in sessionStorage only, not in the page
     this.connect(token);
   }
 
