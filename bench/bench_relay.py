@@ -45,6 +45,9 @@ publish_burst = 1000000
 [stream]
 send_buffer_bytes = 16777216
 max_in_flight = 1024
+# Every benchmark client comes from 127.0.0.1: one address holds 1,000+ subscribers here.
+max_connections_per_address = 5000
+max_unauthenticated = 5000
 [log]
 level = "info"
 """
