@@ -307,6 +307,24 @@ async def test_the_stream_client_signs_in_with_its_first_frame_gets_replies_and_
     assert ("refused", "offline") == (result["reason"], result["state"])
 
 
+async def test_signing_out_fails_a_request_still_waiting_for_its_answer_at_once(origin, relay, tokens):
+    """A request in flight when the client stops (sign-out) is rejected then, not after
+    its 30-second reply timeout, so the next unit's outbox is not held up."""
+    result = await run(origin, """
+        const {StreamClient} = await import('/console/static/js/stream.js');
+        const client = new StreamClient({url: arg.url, token: arg.token});
+        const welcomed = new Promise(resolve => client.addEventListener('welcome', resolve, {once: true}));
+        client.start();
+        await welcomed;
+        const started = performance.now();
+        // a publish with no alert: the relay answers, but the client stops before it can
+        const waiting = client.request({type: 'publish', id: 'in-flight'}).then(() => 'answered', (e) => e.name);
+        client.stop();
+        return [await waiting, performance.now() - started < 2000];
+    """, {"url": relay.url, "token": tokens["FR-CDG-OFAST"]})
+    assert ["Disconnected", True] == result
+
+
 async def test_the_feed_holds_10000_alerts_in_a_bounded_page_and_a_live_one_still_comes_on_top(chrome, relay, tokens):
     await seed_alerts(relay, tokens["ML-BKO-JAITF"], MANY, to="FR-ORY-DNRED")
     context, partner = await new_page(chrome)

@@ -57,6 +57,7 @@ export class StreamClient extends EventTarget {
     globalThis.removeEventListener?.("offline", this.onOffline);
     clearTimeout(this.timer);
     this.closeSocket(1000);
+    this.failPending();  // signed out: nothing waits for an answer that cannot come
     this.setState("offline");
   }
 
