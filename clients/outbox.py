@@ -50,6 +50,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from clients.state_file import open_state_file
 from relay.contract.times import rfc3339
 
 __all__ = ["STATES", "Entry", "Outbox", "State"]
@@ -146,12 +147,8 @@ class Outbox:
     """A terminal's outbox in one SQLite file (created on first use)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_state_file(path, synchronous="FULL")
         with self._transaction() as db:
             db.execute(_SCHEMA)
             db.execute(_OWNERS)

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from clients.state_file import open_state_file
 from relay.contract.ids import is_alert_id
 from relay.contract.times import rfc3339
 
@@ -91,12 +92,8 @@ class ShownAlerts:
     """The record of a feed's alert lines, in one SQLite file (created on first use)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # a lost line is shown again on resume
+        self._db = open_state_file(path, synchronous="NORMAL")  # a lost line is shown again
         self._db.execute(_SCHEMA)
 
     def close(self) -> None:
