@@ -24,18 +24,20 @@ from typing import Any
 
 import structlog
 
-from relay.config import Config
+from relay.config import Config, ConfigError
 from relay.contract import reference
 from relay.core.connections import Connections, watch_revocations
 from relay.core.events import PendingEvent
 from relay.core.hub import Hub
 from relay.core.publishing import Publisher
 from relay.core.ratelimit import RateLimiter
+from relay.federation.link import Link
 from relay.http.app import start_http_server
 from relay.http.services import HttpServices
 from relay.lifecycle import Lifecycle
 from relay.logs import install_loop_error_handler
 from relay.metrics import RelayMetrics
+from relay.store import federation as federation_store
 from relay.store.database import open_database
 from relay.store.deliveries import DeliveryRecorder
 from relay.store.listener import Listener
@@ -84,14 +86,25 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle) -> N
     hub.start_at(await storage.head())
     lifecycle.on_stop("hub", hub.stop)
 
+    try:
+        relay_id = await federation_store.ensure_identity(pools.writes, config.relay.id or None)
+    except federation_store.IdentityConflict as exc:
+        raise ConfigError(str(exc)) from None
     known_units = KnownUnits(pools.writes)
     await known_units.refresh()
+    peer_scopes = federation_store.PeerScopes(pools.reads)
+    await peer_scopes.refresh()
+
+    def units_changed() -> None:  # a unit, a grant or a peer's directory changed
+        known_units.request_refresh()
+        peer_scopes.request_refresh()
+
     connections = Connections()
     tasks = _BackgroundTasks(stop)
     lifecycle.on_stop("background tasks", tasks.cancel)
     listener = Listener(database.dsn, role=config.database.role, on_head=hub.announce,
                         on_revocation=connections.on_revocation_notice,
-                        on_unit_added=known_units.request_refresh)
+                        on_unit_added=units_changed)
     tasks.spawn("relay-listener", listener.run())
     tasks.spawn("relay-revocations", watch_revocations(
         connections, check=storage.stale_tokens,
@@ -113,13 +126,20 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle) -> N
         limiter=RateLimiter(config.limits.publish_per_second, config.limits.publish_burst),
         on_committed=lambda kind: (metrics.alerts_published if kind == "alert"
                                    else metrics.receipts_published).inc(),
+        relay_id=relay_id,
     )
+    for peer in config.federation.peers:
+        link = Link(peer, pool=pools.writes, config=config.federation, offer=hub.offer,
+                    metrics=metrics, max_frame_bytes=config.stream.max_frame_bytes,
+                    scopes=peer_scopes)
+        tasks.spawn(f"relay-link-{peer.id}", link.run())
 
     ws_server = await start_stream_server(StreamServices(
         config=config.stream, regions=config.regions, hub=hub, storage=storage,
         publisher=publisher, connections=connections, metrics=metrics,
         record_delivery=hub.record_delivery,
-        replay_slots=asyncio.Semaphore(config.stream.max_replays)))
+        replay_slots=asyncio.Semaphore(config.stream.max_replays),
+        relay_id=relay_id, peer_scopes=peer_scopes, federation=config.federation))
 
     async def close_stream_connections() -> None:
         ws_server.close()  # every connection gets 1001 (going away)
@@ -143,7 +163,8 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle) -> N
         http.stop_accepting()
 
     lifecycle.on_stop("new connections", stop_accepting)
-    _log.info("relay_started", stream=f"{config.stream.host}:{config.stream.port}",
+    _log.info("relay_started", relay_id=relay_id, peers=[peer.id for peer in config.federation.peers],
+              stream=f"{config.stream.host}:{config.stream.port}",
               http=f"{config.http.host}:{config.http.port}", head=hub.head)
 
 

@@ -23,9 +23,12 @@ __all__ = [
     "Config",
     "ConfigError",
     "DatabaseConfig",
+    "FederationConfig",
     "HttpConfig",
     "LimitsConfig",
     "LogConfig",
+    "PeerLink",
+    "RelayConfig",
     "StreamConfig",
     "default_data_dir",
     "is_stream_url",
@@ -104,6 +107,30 @@ class LogConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RelayConfig:
+    id: str = ""  # [A-Z0-9-]{2,20}; required once a peer is configured (federation.md)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeerLink:
+    """One ``[[federation.peers]]``: the peer relay this one pulls from."""
+
+    id: str
+    url: str
+    token_file: str
+    ca_file: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FederationConfig:
+    position_seconds: float = 1.0      # how often a feed tells its peer how far it has read
+    directory_seconds: float = 5.0     # how often a feed checks the units it publishes
+    reconnect_max_seconds: float = 30.0
+    apply_batch: int = 500             # events a link applies in one transaction at most
+    peers: tuple[PeerLink, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """The whole configuration of one relay process."""
 
@@ -114,6 +141,8 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     log: LogConfig = field(default_factory=LogConfig)
     regions: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    relay: RelayConfig = field(default_factory=RelayConfig)
+    federation: FederationConfig = field(default_factory=FederationConfig)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -122,7 +151,10 @@ _SECTIONS: dict[str, type[Any]] = {
     "http": HttpConfig,
     "limits": LimitsConfig,
     "log": LogConfig,
+    "relay": RelayConfig,
 }
+_RELAY_ID = re.compile(r"[A-Z0-9-]{2,20}")
+_PEER_KEYS = ("id", "url", "token_file", "ca_file")
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _LOG_FORMATS = ("auto", "json", "console")
@@ -150,7 +182,7 @@ def load_config(
             raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from exc
-    unknown = sorted(set(raw) - set(_SECTIONS) - {"regions"})
+    unknown = sorted(set(raw) - set(_SECTIONS) - {"regions", "federation"})
     if unknown:
         raise ConfigError(f"unknown configuration key {unknown[0]!r}")
     sections = {
@@ -158,10 +190,12 @@ def load_config(
         for name, cls in _SECTIONS.items()
     }
     _check_across(sections)
+    federation = _build_federation(raw.get("federation", {}), env, sections["relay"])
     chosen_dir = data_dir or _env_path(env, "RELAY_DATA_DIR") or default_data_dir()
     return Config(
         data_dir=chosen_dir.expanduser().resolve(),
         regions=_build_regions(raw.get("regions", {})),
+        federation=federation,
         **sections,
     )
 
@@ -235,6 +269,9 @@ def _check_section(name: str, section: object) -> None:
             raise ConfigError(f"bad value for 'log.level': must be one of {', '.join(_LOG_LEVELS)}")
         if section.format not in _LOG_FORMATS:
             raise ConfigError(f"bad value for 'log.format': must be one of {', '.join(_LOG_FORMATS)}")
+    if isinstance(section, RelayConfig) and section.id and not _RELAY_ID.fullmatch(section.id):
+        raise ConfigError("bad value for 'relay.id': a relay id is upper-case [A-Z0-9-]{2,20},"
+                          " e.g. ML, SN, G5-PCMS")
     if isinstance(section, DatabaseConfig) and section.role and not _ROLE.match(section.role):
         raise ConfigError("bad value for 'database.role': must be a plain role name")
     if isinstance(section, DatabaseConfig) and section.pool_min > section.pool_max:
@@ -275,6 +312,55 @@ def _check_across(sections: Mapping[str, Any]) -> None:
     if stream.unauthenticated_frame_bytes > stream.max_frame_bytes:
         raise ConfigError("bad value for 'stream.unauthenticated_frame_bytes': larger than"
                           " stream.max_frame_bytes")
+
+
+def _build_federation(table: object, env: Mapping[str, str], relay: RelayConfig) -> FederationConfig:
+    """``[federation]`` scalars (with their RELAY_FEDERATION_* overrides) and the
+    ``[[federation.peers]]`` links; a link needs ``[relay] id``."""
+    if not isinstance(table, dict):
+        raise ConfigError("configuration key 'federation' must be a table")
+    scalars = {key: value for key, value in table.items() if key != "peers"}
+    section = _build_section("federation", _FederationScalars, scalars, env)
+    peers_raw = table.get("peers", [])
+    if not isinstance(peers_raw, list):
+        raise ConfigError("bad value for 'federation.peers': expected [[federation.peers]] tables")
+    peers: list[PeerLink] = []
+    for index, entry in enumerate(peers_raw):
+        where = f"federation.peers[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"bad value for '{where}': expected a table")
+        for key in entry:
+            if key not in _PEER_KEYS:
+                raise ConfigError(f"unknown configuration key '{where}.{key}'")
+        for key in _PEER_KEYS:
+            if key in entry and not isinstance(entry[key], str):
+                raise ConfigError(f"bad value for '{where}.{key}': expected a string")
+        for key in ("id", "url", "token_file"):
+            if not entry.get(key):
+                raise ConfigError(f"missing configuration key '{where}.{key}'")
+        if not _RELAY_ID.fullmatch(entry["id"]):
+            raise ConfigError(f"bad value for '{where}.id': a relay id is [A-Z0-9-]{{2,20}}")
+        if not is_stream_url(entry["url"]):
+            raise ConfigError(f"bad value for '{where}.url': must be a ws:// or wss:// URL,"
+                              " e.g. wss://relay.example.ml/v1/stream")
+        if entry["id"] in {peer.id for peer in peers}:
+            raise ConfigError(f"bad value for '{where}.id': peer {entry['id']} is configured twice")
+        peers.append(PeerLink(**entry))
+    if peers and not relay.id:
+        raise ConfigError("missing configuration key 'relay.id': required as soon as a peer is"
+                          " configured")
+    if relay.id and relay.id in {peer.id for peer in peers}:
+        raise ConfigError(f"bad value for 'federation.peers': {relay.id} is this relay's own id")
+    return FederationConfig(peers=tuple(peers), **{
+        f.name: getattr(section, f.name) for f in fields(_FederationScalars)})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _FederationScalars:
+    position_seconds: float = 1.0
+    directory_seconds: float = 5.0
+    reconnect_max_seconds: float = 30.0
+    apply_batch: int = 500
 
 
 def _build_regions(table: object) -> dict[str, frozenset[str]]:

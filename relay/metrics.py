@@ -65,5 +65,33 @@ class RelayMetrics:
             registry=self.registry,
         )
 
+        # federation.md "Guarantees": lag is visible, per peer.
+        self.federation_sent = Counter(
+            "relay_federation_sent_events", "Events sent to a peer relay pulling from this one.",
+            ["peer"], registry=self.registry,
+        )
+        self.federation_applied = Counter(
+            "relay_federation_applied_events", "Events from a peer relay applied here.",
+            ["peer"], registry=self.registry,
+        )
+        self.federation_refused = Counter(
+            "relay_federation_refused_events", "Events from a peer relay refused (logged).",
+            ["peer"], registry=self.registry,
+        )
+        self.federation_link_up = Gauge(
+            "relay_federation_link_up", "1 while the link pulling from the peer is connected.",
+            ["peer"], registry=self.registry,
+        )
+        self.federation_behind = Gauge(
+            "relay_federation_events_behind", "The peer's head minus the seq up to which this"
+            " relay has applied what it may receive (an upper bound of the events behind).",
+            ["peer"], registry=self.registry,
+        )
+        self.federation_applied_age = Gauge(
+            "relay_federation_last_applied_age_seconds", "Seconds since the link last applied an"
+            " event from the peer (alarm on this, not only on the events behind).",
+            ["peer"], registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

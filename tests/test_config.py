@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,38 @@ def test_the_example_configuration_shows_every_key_with_its_default():
     for name, section in relay_config._SECTIONS.items():
         defaults = {f.name: f.default for f in dataclasses.fields(section)}
         assert defaults == example[name], name
+    scalars = {f.name: f.default for f in dataclasses.fields(relay_config._FederationScalars)}
+    assert scalars == example["federation"]
+    assert {f.name for f in dataclasses.fields(relay_config.FederationConfig)} == {*scalars, "peers"}
+
+
+def _federation_config(tmp_path, text: str):
+    path = tmp_path / "relay.toml"
+    path.write_text(text)
+    return load_config(path, environ={})
+
+
+PEER = '[[federation.peers]]\nid = "ML"\nurl = "wss://relay.example.ml/v1/stream"\ntoken_file = "/etc/relay/ml.token"\n'
+
+
+def test_a_peer_link_is_read_with_its_relay_id(tmp_path):
+    config = _federation_config(tmp_path, '[relay]\nid = "SN"\n' + PEER)
+    assert "SN" == config.relay.id
+    assert [("ML", "wss://relay.example.ml/v1/stream", "/etc/relay/ml.token", "")] == [
+        (p.id, p.url, p.token_file, p.ca_file) for p in config.federation.peers]
+
+
+@pytest.mark.parametrize(("text", "named"), [
+    (PEER, "relay.id"),  # a peer without the relay's own id
+    ('[relay]\nid = "sn"\n', "relay.id"),  # not upper-case
+    ('[relay]\nid = "ML"\n' + PEER, "federation.peers"),  # a link to itself
+    ('[relay]\nid = "SN"\n' + PEER + PEER, "federation.peers[1].id"),  # twice
+    ('[relay]\nid = "SN"\n' + PEER.replace("wss://", "https://"), "federation.peers[0].url"),
+    ('[relay]\nid = "SN"\n' + PEER.replace('token_file = "/etc/relay/ml.token"\n', ""),
+     "federation.peers[0].token_file"),
+    ('[relay]\nid = "SN"\n' + PEER + 'secret = "x"\n', "federation.peers[0].secret"),
+    ('[relay]\nid = "SN"\n[federation]\nposition_seconds = 0\n', "federation.position_seconds"),
+])
+def test_a_bad_federation_key_stops_the_relay_naming_it(tmp_path, text, named):
+    with pytest.raises(ConfigError, match=re.escape(named)):
+        _federation_config(tmp_path, text)

@@ -154,10 +154,20 @@ async def schema_of(dsn: str) -> dict[str, list[tuple[Any, ...]]]:
         await conn.close()
 
 
-async def events_of(dsn: str) -> list[tuple[Any, ...]]:
+async def events_of(dsn: str, columns: str = "*") -> list[tuple[Any, ...]]:
     conn = await asyncpg.connect(dsn)
     try:
-        return [tuple(row) for row in await conn.fetch("SELECT * FROM relay_events ORDER BY seq")]
+        return [tuple(row) for row in await conn.fetch(f"SELECT {columns} FROM relay_events ORDER BY seq")]
+    finally:
+        await conn.close()
+
+
+async def column_names(dsn: str) -> list[str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return [row["column_name"] for row in await conn.fetch(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'relay_events'"
+            " ORDER BY ordinal_position")]
     finally:
         await conn.close()
 
@@ -211,7 +221,8 @@ async def test_the_upgraded_database_verifies_deduplicates_and_appends(pg_server
 async def test_the_current_function_stores_exactly_the_rows_the_old_one_stored(pg_server):
     """The same alert and receipt, through the old function on a legacy database and through
     the current writer on a fresh one: every column of every row is identical (seq and
-    chain hash included)."""
+    chain hash included); the columns added since (federation: where an event came from)
+    are empty for an event that originated here."""
     batch = [pending("k1", ALERT_ID), pending("r1", str(uuid.uuid4()), receipt_of=ALERT_ID)]
     legacy = await new_database(pg_server)
     conn = await asyncpg.connect(legacy)
@@ -222,7 +233,11 @@ async def test_the_current_function_stores_exactly_the_rows_the_old_one_stored(p
         await conn.close()
     fresh = await migrated_database(pg_server)
     await current_append(fresh, [pending("k1", ALERT_ID), batch[1]])
-    assert await events_of(legacy) == await events_of(fresh)
+    legacy_columns = ", ".join(await column_names(legacy))
+    assert await events_of(legacy) == await events_of(fresh, legacy_columns)
+    added = sorted(set(await column_names(fresh)) - set(await column_names(legacy)))
+    assert ["alert_relay", "origin_relay", "origin_seq"] == added
+    assert [(None, None, None)] * 2 == await events_of(fresh, ", ".join(added))
 
 
 async def test_a_function_file_is_applied_again_only_when_it_changes(pg_server):

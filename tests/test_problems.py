@@ -34,6 +34,7 @@ PARAMS = {
     "not_suspended": {"value": "ML-BKO-JAITF"}, "unknown_token": {"value": "tok_abc"},
     "already_revoked": {"value": "tok_abc"}, "bad_header": {"expected": "unit_id,country"},
     "column_count": {"expected": 5, "found": 4}, "repeated_in_file": {"line": 3},
+    "unknown_peer": {"value": "SN"}, "peer_revoked": {"value": "SN"},
 }
 
 

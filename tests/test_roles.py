@@ -15,7 +15,14 @@ EXPECTED = {
     Action.READ_HISTORY: {"publish", "subscribe", "audit"},
     Action.AUDIT: {"audit"},
     Action.ADMINISTER: {"admin"},
+    Action.FEDERATE: set(),  # no unit's role: only a peer relay's federation token (federation.md)
 }
+
+
+def test_only_a_federation_token_may_federate_and_it_may_do_nothing_else():
+    assert allows({"federation"}, Action.FEDERATE)
+    assert "federation" not in ROLES  # a unit can never be given it
+    assert [Action.FEDERATE] == [action for action in Action if allows({"federation"}, action)]
 
 
 @pytest.mark.parametrize("action", list(Action))
@@ -27,7 +34,7 @@ def test_each_role_allows_exactly_what_the_contract_says(action, role):
 
 def test_the_table_names_every_action_and_only_known_roles():
     assert set(Action) == set(PERMISSIONS)
-    assert all(roles <= ROLES for roles in PERMISSIONS.values())
+    assert all(roles <= ROLES | {"federation"} for roles in PERMISSIONS.values())
 
 
 def test_require_names_the_unit_the_action_and_the_roles_it_needs():

@@ -17,7 +17,7 @@ from relay.cli.say import Say
 from relay.cli.unit_import import MAX_FILE_CHARACTERS, parse_units_csv
 from relay.config import Config
 from relay.contract.errors import BadFrame
-from relay.store import admin
+from relay.store import admin, federation
 from relay.store.chain import verify_chain
 from relay.store.chain_export import verify_export
 
@@ -31,7 +31,8 @@ def _actor(args: argparse.Namespace) -> admin.Actor:
     except KeyError:
         user = str(os.geteuid())
     words = ["relay", args.command] + [value for value in (
-        getattr(args, "units_command", None), getattr(args, "tokens_command", None)) if value]
+        getattr(args, "units_command", None), getattr(args, "tokens_command", None),
+        getattr(args, "peers_command", None)) if value]
     return admin.Actor(f"cli:{user}", "CLI", " ".join(words))
 
 
@@ -57,6 +58,8 @@ async def run_command(args: argparse.Namespace, config: Config, config_path: Pat
             await _units(conn, args, say)
         elif args.command == "tokens":
             await _tokens(conn, args, say)
+        elif args.command == "peers":
+            await _peers(conn, args, say)
         elif args.command == "audit":
             return await _verify(conn, say)
     return 0
@@ -100,6 +103,39 @@ async def _tokens(conn: asyncpg.Connection, args: argparse.Namespace, say: Say) 
         case "revoke":
             info = await admin.revoke_token(conn, actor, args.token_id)
             say.out("relay.token_revoked", token_id=info.token_id, unit=info.unit_id)
+
+
+async def _peers(conn: asyncpg.Connection, args: argparse.Namespace, say: Say) -> None:
+    actor = _actor(args)
+    match args.peers_command:
+        case "add":
+            countries = _roles(args.countries)
+            issued = await federation.grant_peer(conn, actor, args.peer_id, countries)
+            say.out("relay.peer_added", peer=args.peer_id, countries=",".join(sorted(set(countries))))
+            _print_token(say, "relay.peer_token", issued, peer=args.peer_id)
+        case "list":
+            _print_peers(say, await federation.peer_statuses(conn))
+        case "revoke":
+            await federation.revoke_peer(conn, actor, args.peer_id)
+            say.out("relay.peer_revoked", peer=args.peer_id)
+
+
+def _print_peers(say: Say, peers: list[federation.PeerStatus]) -> None:
+    rows = []
+    for peer in peers:
+        link = peer.link
+        grant = "-" if peer.countries is None else say.t(
+            "relay.revoked" if peer.revoked_at else "relay.active")
+        rows.append([
+            peer.peer_id, ",".join(peer.countries or []) or "-", grant,
+            "-" if link is None else say.t(f"relay.link.{link.state}"),
+            "-" if link is None else _minute(link.state_since, say),
+            "-" if link is None else str(link.position),
+            "-" if link is None or link.applied_at is None
+            else f"#{link.applied_origin_seq} {_minute(link.applied_at, say)}",
+            "-" if link is None or link.behind is None else str(link.behind),
+            str(peer.units), "" if link is None or link.last_error is None else link.last_error[:60]])
+    _table(say, "relay.peers_header", rows)
 
 
 def _print_token(say: Say, key: str, issued: admin.IssuedToken, **values: object) -> None:
@@ -233,6 +269,8 @@ def _summary(config: Config, config_path: Path | None, say: Say) -> None:
     say.out("relay.summary_http", scheme="https" if getattr(http, "tls_cert", "") else "http",
             host=http.host, port=http.port)
     say.out("relay.summary_regions", regions=", ".join(sorted(config.regions)) or say.t("relay.none"))
+    say.out("relay.summary_relay", relay=config.relay.id or say.t("relay.none"),
+            peers=", ".join(peer.id for peer in config.federation.peers) or say.t("relay.none"))
 
 
 def _masked(url: str) -> str:

@@ -182,4 +182,33 @@ register({
     "relay.summary_stream": ("stream: {scheme}://{host}:{port}/v1/stream", "flux : {scheme}://{host}:{port}/v1/stream"),
     "relay.summary_http": ("HTTP: {scheme}://{host}:{port}", "HTTP : {scheme}://{host}:{port}"),
     "relay.summary_regions": ("regions: {regions}", "régions : {regions}"),
+    # federation (federation.md)
+    "relay.cmd.peers": ("manage peer relays (federation)", "gérer les relais pairs (fédération)"),
+    "relay.cmd.peers_add": ("grant a peer relay access to what reaches some countries; prints its"
+                            " federation token",
+                            "accorder à un relais pair l'accès à ce qui concerne des pays ; affiche"
+                            " son jeton de fédération"),
+    "relay.cmd.peers_list": ("list the peer relays: scope, link state, last event applied, lag",
+                             "lister les relais pairs : périmètre, état du lien, dernier événement"
+                             " appliqué, retard"),
+    "relay.cmd.peers_revoke": ("cut a peer relay: its token stops working within 5 seconds",
+                               "couper un relais pair : son jeton cesse de fonctionner sous 5 secondes"),
+    "relay.arg.peer_id": ("id of the peer relay, e.g. SN or G5-PCMS",
+                          "identifiant du relais pair, par ex. SN ou G5-PCMS"),
+    "relay.arg.peer_countries": ("comma-separated ISO 3166-1 codes the peer may receive, e.g. SN,GM",
+                                 "codes ISO 3166-1 séparés par des virgules que le pair peut recevoir,"
+                                 " par ex. SN,GM"),
+    "relay.peer_added": ("peer {peer} granted for {countries}", "pair {peer} autorisé pour {countries}"),
+    "relay.peer_token": ("federation token for {peer} (shown once; give it to its operator):",
+                         "jeton de fédération pour {peer} (affiché une seule fois ; remettez-le à son"
+                         " opérateur) :"),
+    "relay.peer_revoked": ("peer {peer} revoked: its links close within 5 seconds",
+                           "pair {peer} révoqué : ses liens se ferment sous 5 secondes"),
+    "relay.peers_header": ("PEER|SCOPE|GRANT|LINK|SINCE|POSITION|LAST APPLIED|BEHIND|UNITS|ERROR",
+                           "PAIR|PÉRIMÈTRE|ACCÈS|LIEN|DEPUIS|POSITION|DERNIER APPLIQUÉ|RETARD|UNITÉS|ERREUR"),
+    "relay.link.up": ("up", "actif"),
+    "relay.link.down": ("down", "coupé"),
+    "relay.link.refused": ("refused", "refusé"),
+    "relay.summary_relay": ("relay id: {relay}; links to: {peers}",
+                            "identifiant du relais : {relay} ; liens vers : {peers}"),
 })

@@ -73,6 +73,14 @@ def build_parser(t: Translator, version: str) -> argparse.ArgumentParser:
     command(tokens, "revoke", "relay.cmd.tokens_revoke").add_argument(
         "token_id", help=t("relay.arg.token_id"))
 
+    peers = commands.add_parser("peers", parents=[common], help=t("relay.cmd.peers")).add_subparsers(
+        dest="peers_command", required=True)
+    grant = command(peers, "add", "relay.cmd.peers_add")
+    grant.add_argument("peer_id", help=t("relay.arg.peer_id"))
+    grant.add_argument("--countries", required=True, help=t("relay.arg.peer_countries"))
+    command(peers, "list", "relay.cmd.peers_list")
+    command(peers, "revoke", "relay.cmd.peers_revoke").add_argument("peer_id", help=t("relay.arg.peer_id"))
+
     audit = commands.add_parser("audit", parents=[common], help=t("relay.cmd.audit")).add_subparsers(
         dest="audit_command", required=True)
     verify = command(audit, "verify", "relay.cmd.audit_verify")

@@ -82,7 +82,8 @@ MAX_ITEMS: Final = 50  # subjects, seizures, bag tags
 MAX_INDICATORS: Final = 30
 GRADING_SOURCES: Final = ("A", "B", "C", "D", "E", "F")  # Admiralty source reliability
 GRADING_INFORMATION: Final = ("1", "2", "3", "4", "5", "6")  # Admiralty credibility
-RELAY_FIELDS: Final = frozenset({"alert_id", "origin_unit", "received_at", "seq"})
+RELAY_FIELDS: Final = frozenset({"alert_id", "origin_unit", "received_at", "seq",
+                                 "origin_relay", "origin_seq", "audience"})
 
 
 class SeizureUnit(Spec):

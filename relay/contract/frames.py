@@ -27,6 +27,7 @@ __all__ = [
     "MAX_NOTE_LENGTH",
     "AuthFrame",
     "ClientFrame",
+    "FederateFrame",
     "PublishFrame",
     "ReceiptFrame",
     "SubscribeFrame",
@@ -70,8 +71,17 @@ class ReceiptFrame:
     note: str | None
 
 
-ClientFrame = PublishFrame | SubscribeFrame | ReceiptFrame
-CLIENT_FRAME_TYPES = ("publish", "subscribe", "receipt")
+@dataclass(frozen=True, slots=True)
+class FederateFrame:
+    """A peer relay's link asks for what it may receive after ``since`` (federation.md)."""
+
+    id: str
+    since: int
+
+
+ClientFrame = PublishFrame | SubscribeFrame | ReceiptFrame | FederateFrame
+UNIT_FRAME_TYPES = ("publish", "subscribe", "receipt")
+CLIENT_FRAME_TYPES = (*UNIT_FRAME_TYPES, "federate")  # federate: a peer relay's link only
 
 
 def frame_id(frame: dict[str, Any]) -> str | None:
@@ -101,7 +111,7 @@ def parse_client_frame(frame: dict[str, Any]) -> ClientFrame:
         raise BadFrame("the frame type must be a string", [Problem("type", "not_a_string")])
     if kind not in CLIENT_FRAME_TYPES:
         raise UnknownType(
-            f"unknown frame type {kind[:64]!r}; expected one of {', '.join(CLIENT_FRAME_TYPES)}"
+            f"unknown frame type {kind[:64]!r}; expected one of {', '.join(UNIT_FRAME_TYPES)}"
         )
     problems: list[Problem] = []
     ident = _check_id(frame, problems)
@@ -170,7 +180,17 @@ def _parse_receipt(frame: dict[str, Any], ident: str, problems: list[Problem]) -
     )
 
 
+def _parse_federate(frame: dict[str, Any], ident: str, problems: list[Problem]) -> FederateFrame:
+    _unknown_keys(frame, {"type", "id", "since"}, problems)
+    since = frame.get("since", 0)
+    if type(since) is not int or since < 0:
+        problems.append(Problem("since", "min_integer", {"low": 0}))
+        since = 0
+    return FederateFrame(ident, since)
+
+
 _PARSERS: dict[str, Callable[[dict[str, Any], str, list[Problem]], ClientFrame]] = {
+    "federate": _parse_federate,
     "publish": _parse_publish,
     "subscribe": _parse_subscribe,
     "receipt": _parse_receipt,

@@ -184,6 +184,11 @@ ENGLISH: Mapping[str, str | Callable[[Params], str]] = {
     "not_csv": "is not valid CSV (an unclosed quote, or a field too long)",
     "not_a_boolean": "must be true or false",
     "not_an_integer": "must be an integer",
+    # federation (federation.md)
+    "bad_relay_id": "must be a relay id: 2 to 20 upper-case letters, digits or '-' (e.g. ML, G5-PCMS)",
+    "unknown_peer": lambda p: f"no peer relay {quoted(p['value'])}",
+    "peer_revoked": "the peer {value} is already revoked",
+    "not_a_unit": "must be a unit: unit_id, country, optional airport and name",
 }
 PROBLEM_CODES = frozenset(ENGLISH)
 

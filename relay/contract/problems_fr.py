@@ -171,6 +171,12 @@ FRENCH: dict[str, str | Callable[[Params], str]] = {
     "not_csv": "n'est pas du CSV valide (guillemet non fermé, ou champ trop long)",
     "not_a_boolean": "doit valoir true ou false",
     "not_an_integer": "doit être un entier",
+    # federation (federation.md)
+    "bad_relay_id": ("doit être un identifiant de relais : 2 à 20 lettres majuscules, chiffres"
+                     " ou « - » (p. ex. ML, G5-PCMS)"),
+    "unknown_peer": lambda p: f"aucun relais pair {quoted(p['value'])}",
+    "peer_revoked": lambda p: f"le pair {p['value']} est déjà révoqué",
+    "not_a_unit": "doit être une unité : unit_id, country, airport facultatif et name",
 }
 
 

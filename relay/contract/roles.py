@@ -12,7 +12,7 @@ from typing import Final
 
 from relay.contract.errors import Forbidden
 
-__all__ = ["PERMISSIONS", "ROLES", "Action", "Role", "allows", "require"]
+__all__ = ["FEDERATION", "PERMISSIONS", "ROLES", "Action", "Role", "allows", "require"]
 
 
 class Role(enum.StrEnum):
@@ -23,6 +23,8 @@ class Role(enum.StrEnum):
 
 
 ROLES: Final = frozenset(role.value for role in Role)
+# The role of a peer relay's federation token (federation.md): never a unit's role.
+FEDERATION: Final = "federation"
 
 
 class Action(enum.Enum):
@@ -32,9 +34,10 @@ class Action(enum.Enum):
     READ_HISTORY = "read the history"
     AUDIT = "read the audit trail"
     ADMINISTER = "manage units and tokens"
+    FEDERATE = "pull events as a peer relay"
 
 
-PERMISSIONS: Final[Mapping[Action, frozenset[Role]]] = {
+PERMISSIONS: Final[Mapping[Action, frozenset[str]]] = {
     Action.PUBLISH: frozenset({Role.PUBLISH}),
     Action.SUBSCRIBE: frozenset({Role.SUBSCRIBE}),
     # A receipt answers an alert addressed to the unit: a unit that receives alerts, or
@@ -43,6 +46,7 @@ PERMISSIONS: Final[Mapping[Action, frozenset[Role]]] = {
     Action.READ_HISTORY: frozenset({Role.PUBLISH, Role.SUBSCRIBE, Role.AUDIT}),
     Action.AUDIT: frozenset({Role.AUDIT}),
     Action.ADMINISTER: frozenset({Role.ADMIN}),
+    Action.FEDERATE: frozenset({FEDERATION}),
 }
 
 

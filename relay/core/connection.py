@@ -22,6 +22,7 @@ from typing import Any
 
 from relay.contract.errors import BadFrame
 from relay.contract.frames import (
+    FederateFrame,
     PublishFrame,
     ReceiptFrame,
     SubscribeFrame,
@@ -78,7 +79,7 @@ class StreamConnection:
         """Whether the next frame may be read: open, and a slot free for a write."""
         return self.phase is Phase.OPEN and self.in_flight < self.max_in_flight
 
-    def receive(self, frame: dict[str, Any]) -> PublishFrame | ReceiptFrame | SubscribeFrame:
+    def receive(self, frame: dict[str, Any]) -> PublishFrame | ReceiptFrame | SubscribeFrame | FederateFrame:
         """A decoded frame of an open connection as a typed request, or a RelayError.
 
         A publish or receipt takes an in-flight slot: the caller gives it back with
@@ -87,9 +88,12 @@ class StreamConnection:
         if self.phase is not Phase.OPEN or self.principal is None:
             raise BadFrame("the connection is not open")
         request = parse_client_frame(frame)
+        unit = self.principal.unit
         if isinstance(request, SubscribeFrame):
-            unit = self.principal.unit
             require(unit.unit_id, unit.roles, Action.SUBSCRIBE)
+            return request
+        if isinstance(request, FederateFrame):
+            require(unit.unit_id, unit.roles, Action.FEDERATE)
             return request
         self.in_flight += 1
         return request

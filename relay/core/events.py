@@ -37,6 +37,8 @@ class Event:
     facts: AlertFacts | None
     body_json: bytes | None  # None: read for the other encoding only (a replay)
     body_msgpack: bytes | None
+    origin_relay: str | None = None  # the peer it came from; None: it originated here
+    alert_relay: str | None = None  # a receipt: the relay its alert originated on
     _frames: dict[Encoding, bytes] = field(default_factory=dict, repr=False)
     _wire: dict[Encoding, bytes] = field(default_factory=dict, repr=False)
 
@@ -90,6 +92,9 @@ class PendingEvent:
     receipt_status: str | None
     body_json: bytes
     body_msgpack: bytes
+    origin_relay: str | None = None  # from a peer: the relay it originated on
+    origin_seq: int | None = None  # from a peer: its seq there
+    alert_relay: str | None = None  # a receipt: the relay its alert originated on
     future: asyncio.Future[WriteResult] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -97,7 +102,8 @@ class PendingEvent:
 
     def event(self, seq: int) -> Event:
         return Event(seq, self.kind, self.alert_id, self.origin_unit, self.unit_id,
-                     self.facts, self.body_json, self.body_msgpack)
+                     self.facts, self.body_json, self.body_msgpack, self.origin_relay,
+                     self.alert_relay)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +112,4 @@ class StoredAlert:
     seq: int
     origin_unit: str
     facts: AlertFacts
+    origin_relay: str | None = None  # None: it originated on this relay

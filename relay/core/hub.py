@@ -25,7 +25,7 @@ from relay.contract.visibility import Viewer
 from relay.contract.wire import Encoding
 from relay.core.events import Event
 
-__all__ = ["FetchRange", "Hub", "Subscriber"]
+__all__ = ["FetchRange", "Hub", "Subscriber", "Tap"]
 
 FetchRange = Callable[[int, int], Awaitable[list[Event]]]
 _log = structlog.get_logger("relay.hub")
@@ -53,6 +53,16 @@ class Subscriber(Protocol):
     def overflow(self) -> None: ...
 
 
+class Tap(Protocol):
+    """A live reader of every event in seq order that decides for itself what to do
+    with each (a peer relay's link: federation.md). It is given each event once, after
+    :attr:`last_seq`, and must not wait."""
+
+    last_seq: int
+
+    def take(self, event: Event) -> None: ...
+
+
 class Hub:
     """Orders events by seq and fans them out to live subscribers."""
 
@@ -72,6 +82,7 @@ class Hub:
         self._on_delivered = on_delivered
         self.record_delivery = record_delivery
         self._subscribers: set[Subscriber] = set()
+        self._taps: set[Tap] = set()
         self._early: dict[int, Event] = {}
         self._wanted = 0
         self._fetcher: asyncio.Task[None] | None = None
@@ -93,6 +104,14 @@ class Hub:
 
     def detach(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
+
+    def attach_tap(self, tap: Tap) -> None:
+        """Like :meth:`attach`, for a tap: it is given every event after ``self.head``."""
+        tap.last_seq = max(tap.last_seq, self.head)
+        self._taps.add(tap)
+
+    def detach_tap(self, tap: Tap) -> None:
+        self._taps.discard(tap)
 
     def offer(self, events: list[Event]) -> None:
         """Events committed (here or elsewhere); dispatched once all before them are."""
@@ -176,6 +195,10 @@ class Hub:
             subscriber.write(event.wire(subscriber.encoding))
             recipients.add(viewer.unit_id)
             delivered += 1
+        for tap in tuple(self._taps):
+            if event.seq > tap.last_seq:
+                tap.last_seq = event.seq
+                tap.take(event)
         if delivered:
             self._on_delivered(delivered)
             if event.facts is not None:  # alerts only: receipts are not delivery-recorded

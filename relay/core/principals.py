@@ -28,6 +28,7 @@ class Principal:
     unit: Unit
     token_id: int  # the database's key: what revocations name
     public_id: str = ""  # tok_...: safe to show and log (admin.md)
+    peer_id: str | None = None  # a peer relay's federation token (federation.md)
 
     @property
     def viewer(self) -> Viewer:

@@ -40,7 +40,9 @@ class Publisher:
         regions: Mapping[str, frozenset[str]],
         limiter: RateLimiter,
         on_committed: Callable[[str], None] = lambda kind: None,
+        relay_id: str | None = None,
     ) -> None:
+        self._relay_id = relay_id
         self._writer = writer
         self._events = events
         self._known_units = known_units
@@ -62,6 +64,8 @@ class Publisher:
         alert_id = str(uuid_utils.uuid7())
         body = {**alert, "alert_id": alert_id, "origin_unit": unit.unit_id,
                 "received_at": rfc3339(received_at)}
+        if self._relay_id is not None:  # federation.md "Identity"
+            body["origin_relay"] = self._relay_id
         body_json, body_msgpack = encode_body(body)
         pending = PendingEvent(unit.unit_id, key, "alert", alert_id, unit.unit_id, received_at,
                                facts, None, body_json, body_msgpack)
@@ -89,7 +93,8 @@ class Publisher:
             body["note"] = frame.note
         body_json, body_msgpack = encode_body(body)
         pending = PendingEvent(unit.unit_id, frame.id, "receipt", stored.alert_id,
-                               stored.origin_unit, at, None, frame.status, body_json, body_msgpack)
+                               stored.origin_unit, at, None, frame.status, body_json, body_msgpack,
+                               alert_relay=stored.origin_relay)
         result = await self._writer.submit(pending)
         if not result.duplicate:
             self._on_committed("receipt")

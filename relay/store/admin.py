@@ -49,7 +49,9 @@ __all__ = [
     "issue_token",
     "list_tokens",
     "list_units",
+    "new_public_id",
     "new_unit_problems",
+    "record_action",
     "reinstate_unit",
     "revoke_token",
     "suspend_unit",
@@ -57,7 +59,8 @@ __all__ = [
 
 MAX_EXPIRY_DAYS = 3650
 # What the access log's ``action`` says of each change.
-ADMIN_ACTIONS = ("unit.add", "unit.set", "unit.suspend", "unit.reinstate", "token.issue", "token.revoke")
+ADMIN_ACTIONS = ("unit.add", "unit.set", "unit.suspend", "unit.reinstate", "token.issue", "token.revoke",
+                 "peer.add", "peer.revoke")
 MAX_LABEL = 200
 MAX_NAME = 200
 _PUBLIC_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -190,6 +193,9 @@ def _public_id() -> str:
     return "tok_" + "".join(secrets.choice(_PUBLIC_ID_ALPHABET) for _ in range(12))
 
 
+new_public_id = _public_id  # a token's public id (tok_...), for the peers' tokens too
+
+
 # -- reads ----------------------------------------------------------------------------
 
 _UNIT_COLUMNS = ("u.unit_id, u.country, u.airport, u.name, u.roles, u.created_at, u.revoked_at,"
@@ -234,7 +240,8 @@ async def list_tokens(conn: asyncpg.Connection | asyncpg.Pool,
     if unit_id is not None:
         await get_unit(conn, unit_id)
     rows = await conn.fetch(
-        f"SELECT {_TOKEN_COLUMNS} FROM relay_tokens WHERE ($1::text IS NULL OR unit_id = $1)"
+        f"SELECT {_TOKEN_COLUMNS} FROM relay_tokens WHERE unit_id IS NOT NULL"
+        " AND ($1::text IS NULL OR unit_id = $1)"
         " ORDER BY unit_id, token_id", unit_id)
     return [_token_info(row) for row in rows]
 
@@ -249,6 +256,9 @@ async def _record(conn: asyncpg.Connection, actor: Actor, action: str, target: s
         " VALUES ($1, $2, $3, $4::jsonb, NULL, $5, $6, $7)",
         actor.name, actor.method, actor.path, orjson.dumps(dict(details or {})).decode(),
         status, action, target)
+
+
+record_action = _record  # the access log line of an administrative change
 
 
 async def _check_actor(conn: asyncpg.Connection, actor: Actor) -> None:

@@ -13,6 +13,7 @@ the hashed body (visibility is decided from those columns, so they are checked t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,9 @@ import asyncpg
 import orjson
 from asyncpg.pool import PoolConnectionProxy
 
+from relay.contract.errors import BadFrame
 from relay.contract.facts import alert_facts
+from relay.contract.federation import audience_distribution, parse_audience
 from relay.contract.fields import RELAY_FIELDS
 from relay.store.eventlog import EVENT_COLUMNS, event_from_row
 from relay.store.pool import translate_errors
@@ -143,7 +146,19 @@ def _columns_mismatch(row: asyncpg.Record) -> str | None:
         return None
     if body.get("origin_unit") != event.origin_unit or event.author_unit != event.origin_unit:
         return "origin_unit"
+    if body.get("origin_relay") != event.origin_relay and event.origin_relay is not None:
+        return "origin_relay"
     client_fields = {k: v for k, v in body.items() if k not in RELAY_FIELDS}
-    if alert_facts(client_fields) != event.facts:
+    expected = alert_facts(client_fields)
+    if event.origin_relay is not None:
+        # From a peer: the distribution columns hold the audience the origin decided.
+        try:
+            audience = parse_audience(body.get("audience"), None, expected.tlp)
+        except BadFrame:
+            return "audience"
+        expected = dataclasses.replace(expected, distribution=audience_distribution(audience))
+    elif "audience" in body:
+        return "origin_relay (an event with an audience came from no peer)"
+    if expected != event.facts:
         return "distribution, TLP or filter facts"
     return None

@@ -17,6 +17,7 @@ from relay.store.visibility_sql import sql_replay_condition
 __all__ = [
     "EVENT_COLUMNS",
     "EventReader",
+    "bounded_page",
     "event_from_row",
     "fetch_events",
     "fetch_visible_events",
@@ -27,7 +28,7 @@ __all__ = [
 FACT_COLUMNS = (
     "seq, kind, alert_id::text AS alert_id, origin_unit, author_unit, alert_kind, msg_type,"
     " status, priority, tlp, dist_all, dist_units, dist_countries, dist_regions, airports,"
-    " countries, commodities, refs::text AS refs"
+    " countries, commodities, refs::text AS refs, origin_relay, alert_relay"
 )
 EVENT_COLUMNS = f"{FACT_COLUMNS}, body_json, body_msgpack"
 
@@ -65,10 +66,12 @@ def event_from_row(row: asyncpg.Record) -> Event:
         facts=_facts(row),
         body_json=row["body_json"] if "body_json" in keys else None,
         body_msgpack=row["body_msgpack"] if "body_msgpack" in keys else None,
+        origin_relay=row["origin_relay"] if "origin_relay" in keys else None,
+        alert_relay=row["alert_relay"] if "alert_relay" in keys else None,
     )
 
 
-async def _bounded_page(conn: asyncpg.Connection | asyncpg.Pool, *, bodies: str, where: str,
+async def bounded_page(conn: asyncpg.Connection | asyncpg.Pool, *, bodies: str, where: str,
                         params: list[object], limit: int, max_bytes: int) -> tuple[list[Event], bool]:
     """Events matching ``where`` in seq order: at most ``limit``, and no more than
     ``max_bytes`` of bodies (always at least one event); and whether that is every event
@@ -89,7 +92,7 @@ async def fetch_events(conn: asyncpg.Connection | asyncpg.Pool, after: int, upto
                        limit: int, max_bytes: int = 16 * 1024 * 1024) -> list[Event]:
     """Events with ``after < seq <= upto`` in seq order, with both bodies (fan-out): at
     most ``limit`` and about ``max_bytes``; the caller reads on from the last one."""
-    events, _ = await _bounded_page(conn, bodies="body_json, body_msgpack",
+    events, _ = await bounded_page(conn, bodies="body_json, body_msgpack",
                                     where="seq > $1 AND seq <= $2", params=[after, upto],
                                     limit=limit, max_bytes=max_bytes)
     return events
@@ -104,7 +107,7 @@ async def fetch_visible_events(conn: asyncpg.Connection | asyncpg.Pool, *, viewe
     and whether the page holds all of them."""
     condition, params = sql_replay_condition(viewer, filter, regions, 3)
     body = "body_json" if encoding is Encoding.JSON else "body_msgpack"
-    return await _bounded_page(conn, bodies=body, where=f"seq > $1 AND seq <= $2 AND {condition}",
+    return await bounded_page(conn, bodies=body, where=f"seq > $1 AND seq <= $2 AND {condition}",
                                params=[after, upto, *params], limit=limit, max_bytes=max_bytes)
 
 
@@ -124,7 +127,7 @@ async def find_alert(conn: asyncpg.Connection | asyncpg.Pool, alert_id: str) -> 
         return None
     facts = _facts(row)
     assert facts is not None
-    return StoredAlert(row["alert_id"], row["seq"], row["origin_unit"], facts)
+    return StoredAlert(row["alert_id"], row["seq"], row["origin_unit"], facts, row["origin_relay"])
 
 
 class EventReader:

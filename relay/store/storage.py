@@ -15,13 +15,14 @@ from typing import TypeVar
 
 import asyncpg
 
+from relay.contract.federation import PeerScope, RemoteUnit
 from relay.contract.filters import Filter
 from relay.contract.history_query import HistoryQuery
 from relay.contract.visibility import Viewer
 from relay.contract.wire import Encoding
 from relay.core.events import Event, StoredAlert
 from relay.core.principals import Principal
-from relay.store import access_log, chain, eventlog, history, units
+from relay.store import access_log, chain, eventlog, federation, history, units
 from relay.store.pool import Pools, translate_errors, within
 
 __all__ = ["Storage"]
@@ -69,6 +70,26 @@ class Storage:
         return await within(self.deadline, "replaying", eventlog.fetch_visible_events(
             self.pools.reads, viewer=viewer, filter=filter, regions=regions, after=after,
             upto=upto, limit=limit, max_bytes=max_bytes, encoding=encoding))
+
+    # -- federation (a peer pulling from this relay) ------------------------------------------
+    async def outbound_page(self, *, after: int, upto: int, limit: int,
+                            max_bytes: int) -> tuple[list[Event], bool]:
+        return await within(self.deadline, "reading events for a peer",
+                            federation.fetch_outbound_events(self.pools.reads, after=after,
+                                                             upto=upto, limit=limit,
+                                                             max_bytes=max_bytes))
+
+    async def local_directory(self) -> list[RemoteUnit]:
+        return await within(self.deadline, "reading the units",
+                            federation.local_directory(self.pools.reads))
+
+    async def peer_scope(self, peer_id: str) -> PeerScope | None:
+        return await within(self.deadline, "reading a peer's scope",
+                            federation.peer_scope(self.pools.reads, peer_id))
+
+    async def peer_statuses(self) -> list[federation.PeerStatus]:
+        return await within(self.deadline, "reading the peers",
+                            federation.peer_statuses(self.pools.reads))
 
     # -- the history ------------------------------------------------------------------------
     async def history_page(self, query: HistoryQuery, viewer: Viewer | None, regions: Regions,

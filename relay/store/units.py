@@ -8,6 +8,8 @@ import asyncio
 import asyncpg
 import structlog
 
+from relay.contract.federation import peer_recipient
+from relay.contract.roles import FEDERATION
 from relay.core.principals import Principal, Unit
 from relay.store.pool import translate_errors
 from relay.store.tokens import looks_like_token, token_digest
@@ -44,7 +46,24 @@ async def authenticate(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> P
         " SELECT * FROM found",
         token_digest(token),
     )
-    return None if row is None else Principal(_unit(row), row["token_id"], row["public_id"])
+    if row is not None:
+        return Principal(_unit(row), row["token_id"], row["public_id"])
+    return await _authenticate_peer(conn, token)
+
+
+async def _authenticate_peer(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> Principal | None:
+    """A peer relay's federation token (federation.md): a principal with the one role
+    ``federation``, named ``relay:<peer>`` in logs and delivery records."""
+    row = await conn.fetchrow(
+        "SELECT t.token_id, t.public_id, p.peer_id, p.created_at FROM relay_tokens t"
+        " JOIN relay_peers p USING (peer_id) WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
+        " AND (t.expires_at IS NULL OR t.expires_at > now()) AND p.revoked_at IS NULL",
+        token_digest(token))
+    if row is None:
+        return None
+    unit = Unit(peer_recipient(row["peer_id"]), "", None, f"peer relay {row['peer_id']}",
+                frozenset({FEDERATION}), row["created_at"], None)
+    return Principal(unit, row["token_id"], row["public_id"], peer_id=row["peer_id"])
 
 
 async def stale_tokens(conn: asyncpg.Connection | asyncpg.Pool,
@@ -52,10 +71,11 @@ async def stale_tokens(conn: asyncpg.Connection | asyncpg.Pool,
     """Of the ``held`` tokens (with the roles their holders work with): those no longer
     valid (revoked, expired, unit suspended), and those whose unit's roles changed."""
     rows = await conn.fetch(
-        "SELECT t.token_id, u.roles, (t.revoked_at IS NOT NULL OR u.revoked_at IS NOT NULL"
-        " OR t.expires_at <= now()) AS invalid FROM relay_tokens t JOIN relay_units u USING (unit_id)"
-        " WHERE t.token_id = ANY($1::bigint[])",
-        list(held),
+        "SELECT t.token_id, coalesce(u.roles, ARRAY[$2]) AS roles, (t.revoked_at IS NOT NULL"
+        " OR u.revoked_at IS NOT NULL OR p.revoked_at IS NOT NULL OR t.expires_at <= now())"
+        " AS invalid FROM relay_tokens t LEFT JOIN relay_units u ON u.unit_id = t.unit_id"
+        " LEFT JOIN relay_peers p ON p.peer_id = t.peer_id WHERE t.token_id = ANY($1::bigint[])",
+        list(held), FEDERATION,
     )
     invalid = {row["token_id"] for row in rows if row["invalid"]}
     changed = {row["token_id"] for row in rows if frozenset(row["roles"]) != held[row["token_id"]]}
@@ -63,8 +83,10 @@ async def stale_tokens(conn: asyncpg.Connection | asyncpg.Pool,
 
 
 async def known_unit_ids(conn: asyncpg.Connection | asyncpg.Pool) -> frozenset[str]:
-    """Every unit id, revoked ones included (an alert may still name them)."""
-    rows = await conn.fetch("SELECT unit_id FROM relay_units")
+    """Every unit id, revoked ones included (an alert may still name them), and the units
+    that peers published here (federation.md "Peers and links")."""
+    rows = await conn.fetch("SELECT unit_id FROM relay_units UNION ALL"
+                            " SELECT unit_id FROM relay_remote_units")
     return frozenset(row["unit_id"] for row in rows)
 
 

@@ -171,6 +171,7 @@ def new_events(batch: list[PendingEvent]) -> list[tuple[Any, ...]]:
             _sorted(d.regions if d else None), _sorted(f.airports if f else None),
             _sorted(f.countries if f else None), _sorted(f.commodities if f else None),
             uuid.UUID(f.references) if f and f.references else None,
-            p.receipt_status, p.body_json, p.body_msgpack,
+            p.receipt_status, p.body_json, p.body_msgpack, p.origin_relay, p.origin_seq,
+            p.alert_relay,
         ))
     return rows

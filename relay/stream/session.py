@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,13 +22,15 @@ import structlog
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from relay.config import StreamConfig
-from relay.contract.errors import RelayError, Unavailable
+from relay.config import FederationConfig, StreamConfig
+from relay.contract.errors import BadFrame, RelayError, Unavailable
+from relay.contract.federation import RemoteUnit
 from relay.contract.filters import MATCH_ALL, Filter
 from relay.contract.frames import (
     CLOSE_ROLES_CHANGED,
     CLOSE_TOO_SLOW,
     CLOSE_UNAUTHORIZED,
+    FederateFrame,
     PublishFrame,
     ReceiptFrame,
     SubscribeFrame,
@@ -43,7 +45,9 @@ from relay.core.hub import Hub
 from relay.core.principals import Principal
 from relay.core.publishing import Publisher
 from relay.core.subscription import Page, ReadRange, Subscription, check_since, replay
+from relay.federation.outbound import PeerFeed
 from relay.metrics import RelayMetrics
+from relay.store.federation import PeerScopes
 from relay.store.storage import Storage
 from relay.stream.guard import GuardedConnection
 from relay.stream.transport import Transport
@@ -71,6 +75,9 @@ class StreamServices:
     metrics: RelayMetrics
     record_delivery: Callable[[int, Iterable[str]], None]
     replay_slots: asyncio.Semaphore
+    relay_id: str | None = None
+    peer_scopes: PeerScopes | None = None
+    federation: FederationConfig = field(default_factory=FederationConfig)
 
 
 def _defect(exc: Exception) -> dict[str, str]:
@@ -96,6 +103,48 @@ def client_address(ws: ServerConnection) -> str:
     return "local"
 
 
+class _FeedIO:
+    """A peer feed's view of its session and of the store."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def send(self, frame: dict[str, Any]) -> None:
+        self._session.send(frame)
+
+    def buffered_bytes(self) -> int:
+        return self._session.buffered_bytes()
+
+    def overflow(self) -> None:
+        self._session.overflow()
+
+    async def drain(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._session.transport.drain(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    @property
+    def open(self) -> bool:
+        return self._session.transport.open
+
+    async def read_page(self, after: int, upto: int) -> Page | None:
+        try:
+            return await self._session.services.storage.outbound_page(
+                after=after, upto=upto, limit=REPLAY_PAGE,
+                max_bytes=self._session.services.config.replay_page_bytes)
+        except Exception as exc:  # noqa: BLE001 - store down: the replay waits and retries
+            _log.warning("replay_read_failed", error=type(exc).__name__)
+            return None
+
+    async def directory(self) -> list[RemoteUnit]:
+        return await self._session.services.storage.local_directory()
+
+    def delivered(self, seq: int, recipient: str) -> None:
+        self._session.services.record_delivery(seq, (recipient,))
+
+
 class Session:
     """The I/O of one connection; the hub's ``Subscriber`` while its subscription is live."""
 
@@ -110,12 +159,18 @@ class Session:
         self.conn_id = next(_connection_ids)
         self._slot_free = asyncio.Event()
         self._replay: asyncio.Task[None] | None = None
+        self._feed: PeerFeed | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- what the hub and the connection registry read ----------------------------------
     @property
     def principal(self) -> Principal | None:
         return self.state.principal
+
+    @property
+    def peer_id(self) -> str:
+        principal = self.state.principal
+        return (principal.peer_id or "") if principal is not None else ""
 
     @property
     def viewer(self) -> Viewer:
@@ -146,6 +201,7 @@ class Session:
     def overflow(self) -> None:
         """Past the send buffer bound: detached, closed with 4408, resumes with since."""
         self.services.hub.detach(self)
+        self._stop_feed()
         self.services.metrics.slow_consumers.inc()
         _log.warning("slow_consumer_closed", unit=self.viewer.unit_id, conn=self.conn_id,
                      buffered=self.buffered_bytes())
@@ -154,6 +210,7 @@ class Session:
     def revoke(self) -> None:
         """The token or the unit was revoked: stop serving at once, close with 4401."""
         self.services.hub.detach(self)
+        self._stop_feed()
         self._cancel_replay()
         self._spawn(self.ws.close(CLOSE_UNAUTHORIZED, "token revoked"))
 
@@ -161,6 +218,7 @@ class Session:
         """The unit's roles changed: close with 1012 so that the client reconnects and
         authenticates again, with the new roles."""
         self.services.hub.detach(self)
+        self._stop_feed()
         self._cancel_replay()
         self._spawn(self.ws.close(CLOSE_ROLES_CHANGED, "the unit's roles changed: reconnect"))
 
@@ -214,6 +272,7 @@ class Session:
 
     def _teardown(self) -> None:
         self.services.hub.detach(self)
+        self._stop_feed()
         self.services.connections.discard(self)
         self.services.metrics.open_connections.dec()
         self.state.close()
@@ -242,6 +301,8 @@ class Session:
             request = self.state.receive(frame)
             if isinstance(request, SubscribeFrame):
                 self._subscribe(request)
+            elif isinstance(request, FederateFrame):
+                self._federate(request)
             else:
                 self._spawn(self._handle_write(request), in_flight=True)
         except RelayError as exc:
@@ -353,6 +414,45 @@ class Session:
         if self._replay is not None:
             self._replay.cancel()
             self._replay = None
+
+    # -- a peer relay pulling from this one (federation.md) -----------------------------------
+    def _federate(self, request: FederateFrame) -> None:
+        if self._feed is not None or self._replay is not None:
+            raise BadFrame("this link is federating already; reconnect to start again")
+        relay_id = self.services.relay_id
+        if relay_id is None:
+            raise Unavailable("this relay has no [relay] id yet: its operator must set one")
+        self._replay = asyncio.create_task(self._run_feed(request, relay_id))
+        self._replay.add_done_callback(_log_replay_failure)
+
+    async def _run_feed(self, request: FederateFrame, relay_id: str) -> None:
+        hub, services = self.services.hub, self.services
+        assert services.peer_scopes is not None
+        try:
+            check_since(request.since, hub.head,
+                        await self._committed_head() if request.since > hub.head else hub.head)
+            await services.peer_scopes.refresh()
+        except RelayError as exc:
+            self.send_error(exc, request.id)
+            return
+        scope = services.peer_scopes.get(self.peer_id)
+        if scope is None:  # revoked between the handshake and now
+            self.revoke()
+            return
+        self._feed = PeerFeed(
+            _FeedIO(self), hub=hub, scope=scope, scopes=services.peer_scopes.get, relay_id=relay_id, regions=services.regions,
+            since=request.since, position_seconds=services.federation.position_seconds,
+            directory_seconds=services.federation.directory_seconds,
+            send_buffer_bytes=services.config.send_buffer_bytes,
+            replay_high_water=REPLAY_HIGH_WATER, drain_timeout=services.config.replay_drain_timeout,
+            max_range=services.config.replay_scan_events, slots=services.replay_slots,
+            on_sent=services.metrics.federation_sent.labels(peer=scope.peer_id).inc)
+        _log.info("peer_feed_open", peer=scope.peer_id, since=request.since)
+        await self._feed.run(request.id)
+
+    def _stop_feed(self) -> None:
+        if self._feed is not None:
+            self._feed.stop()
 
     # -- sending ----------------------------------------------------------------------------
     def send(self, frame: dict[str, Any]) -> None:

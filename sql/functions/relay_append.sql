@@ -7,7 +7,8 @@
 -- transaction:
 --   1. locks relay_head (seq follows commit order across processes, without gaps);
 --   2. for each event, returns the first event of its (unit, kind of frame, key) when
---      there is one (idempotency, also within the batch), else appends it with the next
+--      there is one (idempotency, also within the batch) -- for an event from a peer, of
+--      its (origin_relay, origin_seq) -- else appends it with the next
 --      seq, extends the hash chain (relay_event_hash, migration 004) and records its key;
 --   3. moves the head (seq and newest hash) and notifies relay_events with the new head.
 
@@ -42,7 +43,10 @@ CREATE TYPE relay_new_event AS (
     refs            uuid,
     receipt_status  text,
     body_json       bytea,
-    body_msgpack    bytea
+    body_msgpack    bytea,
+    origin_relay    text,         -- NULL: originated here; else the peer it came from
+    origin_seq      bigint,       -- the event's seq at origin_relay
+    alert_relay     text          -- a receipt: the relay its alert originated on
 );
 
 CREATE FUNCTION relay_append(p_events relay_new_event[])
@@ -59,9 +63,15 @@ BEGIN
     SELECT h.seq, h.hash INTO v_head, v_hash FROM relay_head h FOR UPDATE;
     v_start := v_head;
     FOREACH e IN ARRAY coalesce(p_events, '{}') LOOP
-        SELECT k.seq, k.alert_id INTO v_seq, v_alert
-            FROM relay_idempotency k
-            WHERE k.unit_id = e.unit_id AND k.event_kind = e.kind AND k.key = e.key;
+        IF e.origin_relay IS NULL THEN
+            SELECT k.seq, k.alert_id INTO v_seq, v_alert
+                FROM relay_idempotency k
+                WHERE k.unit_id = e.unit_id AND k.event_kind = e.kind AND k.key = e.key;
+        ELSE  -- an event from a peer is stored once, by its seq at its origin
+            SELECT r.seq, r.alert_id INTO v_seq, v_alert
+                FROM relay_events r
+                WHERE r.origin_relay = e.origin_relay AND r.origin_seq = e.origin_seq;
+        END IF;
         IF FOUND THEN
             o_seq := v_seq; o_alert_id := v_alert; o_duplicate := true;
             RETURN NEXT;
@@ -72,14 +82,18 @@ BEGIN
         INSERT INTO relay_events (
             seq, kind, alert_id, origin_unit, author_unit, received_at, alert_kind, msg_type,
             status, priority, tlp, dist_all, dist_units, dist_countries, dist_regions, airports,
-            countries, commodities, refs, receipt_status, body_json, body_msgpack, hash)
+            countries, commodities, refs, receipt_status, body_json, body_msgpack, hash,
+            origin_relay, origin_seq, alert_relay)
         VALUES (
             v_head, e.kind, e.alert_id, e.origin_unit, e.unit_id, e.received_at, e.alert_kind,
             e.msg_type, e.status, e.priority, e.tlp, e.dist_all, e.dist_units,
             e.dist_countries, e.dist_regions, e.airports, e.countries, e.commodities, e.refs,
-            e.receipt_status, e.body_json, e.body_msgpack, v_hash);
-        INSERT INTO relay_idempotency (unit_id, event_kind, key, seq, alert_id)
-            VALUES (e.unit_id, e.kind, e.key, v_head, e.alert_id);
+            e.receipt_status, e.body_json, e.body_msgpack, v_hash,
+            e.origin_relay, e.origin_seq, e.alert_relay);
+        IF e.origin_relay IS NULL THEN
+            INSERT INTO relay_idempotency (unit_id, event_kind, key, seq, alert_id)
+                VALUES (e.unit_id, e.kind, e.key, v_head, e.alert_id);
+        END IF;
         o_seq := v_head; o_alert_id := e.alert_id; o_duplicate := false;
         RETURN NEXT;
     END LOOP;

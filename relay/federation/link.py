@@ -1,0 +1,264 @@
+"""A link: this relay pulling, over the stream, what one peer relay sends it.
+
+One task per ``[[federation.peers]]``. It connects with the peer's federation token (TLS
+where the URL says ``wss``), asks ``federate`` from its cursor, and applies what comes in
+batches: each batch's events and the cursor they move go in one transaction
+(:func:`relay.store.federation.apply_remote`), so after any crash the link resumes
+exactly after what it applied, and an event applied twice is stored once anyway. The
+applied events go to the hub like local commits: live subscribers here get them at once.
+
+It reconnects by itself with exponential backoff (with jitter, up to
+``reconnect_max_seconds``); a refused token or a peer that is not the relay configured is
+logged as ``refused`` and retried at the slowest pace, so that an operator can fix it
+without restarting. Frames wait in a bounded queue: a relay catching up after days holds
+at most ``apply_batch`` × 2 frames, and TCP pushes back on the peer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import ssl
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from relay.config import FederationConfig, PeerLink
+from relay.contract.errors import BadFrame
+from relay.contract.federation import parse_directory
+from relay.contract.wire import Encoding, decode_frame, encode_frame
+from relay.core.events import Event, PendingEvent
+from relay.federation.inbound import Refused, receipt_alert_id, remote_alert, remote_receipt
+from relay.metrics import RelayMetrics
+from relay.store import federation as store
+from relay.store.eventlog import find_alert
+
+__all__ = ["Link"]
+
+_log = structlog.get_logger("relay.federation.link")
+_QUEUE_END = None
+
+
+class LinkRefused(Exception):
+    """The peer refused this relay (token) or is not the relay configured: retried slowly."""
+
+
+class Link:
+    def __init__(self, peer: PeerLink, *, pool: asyncpg.Pool, config: FederationConfig,
+                 offer: Callable[[list[Event]], None], metrics: RelayMetrics,
+                 max_frame_bytes: int, scopes: store.PeerScopes) -> None:
+        self._scopes = scopes
+        self.peer = peer
+        self._pool = pool
+        self._config = config
+        self._offer = offer
+        self._metrics = metrics
+        self._max_frame_bytes = max_frame_bytes
+        self._local_units: frozenset[str] = frozenset()
+        self._units_read_at = 0.0
+        self._last_applied = time.monotonic()
+        self._up = metrics.federation_link_up.labels(peer=peer.id)
+        self._behind = metrics.federation_behind.labels(peer=peer.id)
+        self._age = metrics.federation_applied_age.labels(peer=peer.id)
+        self._applied = metrics.federation_applied.labels(peer=peer.id)
+        self._refused = metrics.federation_refused.labels(peer=peer.id)
+
+    async def run(self) -> None:
+        """Keep the link up until cancelled."""
+        ticker = asyncio.create_task(self._tick_age())
+        delay = 0.5
+        try:
+            while True:
+                started = time.monotonic()
+                state, error = "down", None
+                try:
+                    await self._session()
+                except LinkRefused as exc:
+                    state, error = "refused", str(exc)
+                    delay = self._config.reconnect_max_seconds
+                except (OSError, websockets.WebSocketException, TimeoutError, BadFrame,
+                        asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    error = f"{type(exc).__name__}: {str(exc)[:200]}"
+                self._up.set(0)
+                _log.warning("link_down", peer=self.peer.id, state=state, error=error)
+                with contextlib.suppress(Exception):
+                    await store.set_link_state(self._pool, self.peer.id, state, error=error)
+                if time.monotonic() - started > 30 and state == "down":
+                    delay = 0.5  # it was up for a while: a new outage starts fast
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
+                delay = min(delay * 2, self._config.reconnect_max_seconds)
+        finally:
+            ticker.cancel()
+
+    async def _tick_age(self) -> None:
+        with contextlib.suppress(Exception):
+            row = await self._pool.fetchrow(
+                "SELECT extract(epoch FROM now() - applied_at) AS age FROM relay_links"
+                " WHERE peer_id = $1", self.peer.id)
+            if row is not None and row["age"] is not None:
+                self._last_applied = time.monotonic() - float(row["age"])
+        while True:
+            self._age.set(time.monotonic() - self._last_applied)
+            await asyncio.sleep(1.0)
+
+    # -- one connection -----------------------------------------------------------------
+    def _ssl(self) -> ssl.SSLContext | None:
+        if not self.peer.url.startswith("wss://"):
+            return None
+        return ssl.create_default_context(cafile=self.peer.ca_file or None)
+
+    async def _session(self) -> None:
+        try:
+            token = (await asyncio.to_thread(Path(self.peer.token_file).read_text,
+                                             encoding="utf-8")).strip()
+        except OSError as exc:
+            raise LinkRefused(f"cannot read token_file {self.peer.token_file}: {exc.strerror}") from None
+        position = await store.link_position(self._pool, self.peer.id)
+        try:
+            ws = await connect(self.peer.url, additional_headers={"Authorization": f"Bearer {token}"},
+                               subprotocols=[Encoding.MSGPACK.value],  # type: ignore[list-item]
+                               ssl=self._ssl(), open_timeout=10, max_size=self._max_frame_bytes * 4,
+                               compression=None, ping_interval=20, ping_timeout=20)
+        except websockets.InvalidStatus as exc:
+            status = exc.response.status_code
+            if status in (401, 403):
+                raise LinkRefused(f"the peer refused the federation token (HTTP {status})") from None
+            raise
+        async with ws:
+            await self._federate(ws, position)
+
+    async def _federate(self, ws: ClientConnection, position: int) -> None:
+        welcome = await self._recv(ws, timeout=10)
+        if welcome.get("type") != "welcome":
+            raise LinkRefused(f"the peer sent {str(welcome.get('type'))[:20]!r}, not welcome")
+        await ws.send(encode_frame(Encoding.MSGPACK, {"type": "federate", "id": "link", "since": position}))
+        answer = await self._recv(ws, timeout=10)
+        if answer.get("type") == "error":
+            raise LinkRefused(f"the peer refused to federate: {str(answer.get('message'))[:200]}")
+        if answer.get("type") != "federating" or answer.get("relay") != self.peer.id:
+            raise LinkRefused(f"the peer is relay {str(answer.get('relay'))[:20]!r},"
+                              f" not {self.peer.id}")
+        head = answer.get("head") if type(answer.get("head")) is int else None
+        await store.set_link_state(self._pool, self.peer.id, "up", peer_head=head)
+        self._up.set(1)
+        self._report_behind(head, position)
+        _log.info("link_up", peer=self.peer.id, since=position, peer_head=head)
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(self._config.apply_batch * 2)
+        reader = asyncio.create_task(self._read(ws, queue))
+        try:
+            await self._apply_loop(queue, position, head)
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+
+    async def _recv(self, ws: ClientConnection, timeout: float) -> dict[str, Any]:
+        message = await asyncio.wait_for(ws.recv(), timeout)
+        return decode_frame(Encoding.MSGPACK, message)
+
+    async def _read(self, ws: ClientConnection, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+        try:
+            async for message in ws:
+                await queue.put(decode_frame(Encoding.MSGPACK, message))
+        finally:
+            await queue.put(_QUEUE_END)
+
+    # -- applying ---------------------------------------------------------------------------
+    async def _apply_loop(self, queue: asyncio.Queue[dict[str, Any] | None], position: int,
+                          head: int | None) -> None:
+        while True:
+            frames = [await queue.get()]
+            while len(frames) < self._config.apply_batch and not queue.empty():
+                frames.append(queue.get_nowait())
+            ended = _QUEUE_END in frames
+            batch: list[PendingEvent] = []
+            moved = position
+            for frame in frames:
+                if frame is None:
+                    break
+                kind = frame.get("type")
+                if kind in ("alert", "receipt"):
+                    seq = frame.get("seq")
+                    if type(seq) is not int or seq <= moved:
+                        continue  # already applied (or not a seq): never twice
+                    pending = await self._convert(frame)
+                    if pending is not None:
+                        batch.append(pending)
+                    moved = seq
+                elif kind in ("position", "caught_up"):
+                    seq = frame.get("seq")
+                    if type(seq) is int and seq > moved:
+                        moved = seq
+                    if type(frame.get("head")) is int:
+                        head = frame["head"]
+                elif kind == "directory":
+                    position = await self._commit(batch, moved, head, position)
+                    batch = []
+                    await self._directory(frame)
+                elif kind == "error":
+                    _log.warning("link_error_frame", peer=self.peer.id,
+                                 code=str(frame.get("code"))[:40])
+            position = await self._commit(batch, moved, head, position)
+            if ended:
+                return
+
+    async def _commit(self, batch: list[PendingEvent], moved: int, head: int | None,
+                      position: int) -> int:
+        if not batch and moved <= position:
+            return position
+        async with self._pool.acquire() as conn:
+            _, fresh = await store.apply_remote(conn, self.peer.id, batch, moved, head)
+        if fresh:
+            self._last_applied = time.monotonic()
+            self._applied.inc(len(fresh))
+            self._offer(fresh)
+        self._report_behind(head, moved)
+        return moved
+
+    def _report_behind(self, head: int | None, position: int) -> None:
+        if head is not None:
+            self._behind.set(max(0, head - position))
+
+    async def _convert(self, frame: dict[str, Any]) -> PendingEvent | None:
+        try:
+            if frame["type"] == "alert":
+                await self._refresh_local_units(frame)
+                return remote_alert(frame, self.peer.id, self._local_units)
+            alert = await find_alert(self._pool, receipt_alert_id(frame))
+            return remote_receipt(frame, self.peer.id, alert)
+        except Refused as exc:
+            self._refused.inc()
+            _log.error("peer_event_refused", peer=self.peer.id, reason=str(exc))
+            return None
+
+    async def _refresh_local_units(self, frame: dict[str, Any]) -> None:
+        """The local units an audience may name; read again when it names one not known
+        (a unit added since), at most every few seconds."""
+        audience = frame.get("audience")
+        named = audience.get("units", []) if isinstance(audience, dict) else []
+        unknown = isinstance(named, list) and any(
+            isinstance(unit, str) and unit not in self._local_units for unit in named)
+        if (unknown or not self._local_units) and time.monotonic() - self._units_read_at > 2.0:
+            self._local_units = await store.local_unit_ids(self._pool)
+            self._units_read_at = time.monotonic()
+
+    async def _directory(self, frame: dict[str, Any]) -> None:
+        try:
+            units = parse_directory(frame)
+        except BadFrame as exc:
+            _log.error("peer_directory_refused", peer=self.peer.id, reason=exc.message)
+            return
+        async with self._pool.acquire() as conn:
+            result = await store.replace_directory(conn, self.peer.id, units)
+        await self._scopes.refresh()  # the feeds of this process name the new units at once
+        _log.info("peer_directory", peer=self.peer.id, accepted=result.accepted,
+                  refused=len(result.refused))
+        for unit_id, reason in sorted(result.refused.items())[:50]:
+            _log.warning("remote_unit_refused", peer=self.peer.id, unit=unit_id, reason=reason)
