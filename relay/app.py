@@ -153,7 +153,7 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle) -> N
     http = await start_http_server(config.http, HttpServices(
         config=config.http, storage=storage, regions=config.regions, publisher=publisher,
         known_units=known_units, hub=hub, connections=connections, metrics=metrics,
-        stream=config.stream))
+        stream=config.stream, relay_id=relay_id))
     lifecycle.on_stop("http server", http.stop, timeout=15)
     lifecycle.on_stop("commits in flight", writer.drain_and_stop)
 

@@ -15,6 +15,7 @@ EXPECTED = {
     Action.READ_HISTORY: {"publish", "subscribe", "audit"},
     Action.AUDIT: {"audit"},
     Action.ADMINISTER: {"admin"},
+    Action.OBSERVE_FEDERATION: {"admin", "audit"},
     Action.FEDERATE: set(),  # no unit's role: only a peer relay's federation token (federation.md)
 }
 

@@ -35,6 +35,7 @@ class Action(enum.Enum):
     AUDIT = "read the audit trail"
     ADMINISTER = "manage units and tokens"
     FEDERATE = "pull events as a peer relay"
+    OBSERVE_FEDERATION = "see the peer relays and their links"
 
 
 PERMISSIONS: Final[Mapping[Action, frozenset[str]]] = {
@@ -47,6 +48,7 @@ PERMISSIONS: Final[Mapping[Action, frozenset[str]]] = {
     Action.AUDIT: frozenset({Role.AUDIT}),
     Action.ADMINISTER: frozenset({Role.ADMIN}),
     Action.FEDERATE: frozenset({FEDERATION}),
+    Action.OBSERVE_FEDERATION: frozenset({Role.ADMIN, Role.AUDIT}),
 }
 
 

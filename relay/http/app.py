@@ -16,6 +16,7 @@ from relay.console import add_console_routes
 from relay.core.admission import Admission
 from relay.http import alerts as http_alerts
 from relay.http import audit as http_audit
+from relay.http import federation as http_federation
 from relay.http.admin import add_admin_routes
 from relay.http.guard import guarded
 from relay.http.middleware import api_middleware, json_response
@@ -105,6 +106,7 @@ def build_http_app(services: HttpServices) -> web.Application:
     app.router.add_get("/v1/audit/export", http_audit.export)
     app.router.add_get("/v1/audit/verify", http_audit.verify)
     app.router.add_get("/v1/audit/access-log", http_audit.access_log)
+    app.router.add_get("/v1/federation/peers", http_federation.peers)
     add_admin_routes(app)
     add_console_routes(app, services)
     return app

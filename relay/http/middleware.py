@@ -45,7 +45,7 @@ __all__ = [
 _PUBLIC = {"/healthz", "/readyz", "/metrics", "/v1/openapi.json"}
 # Requests to these are recorded whoever sends them, refusals included: an export or an
 # admin action attempted by a unit without the role is something an auditor must see.
-_RECORDED_PATHS = ("/v1/audit/", "/v1/admin/")
+_RECORDED_PATHS = ("/v1/audit/", "/v1/admin/", "/v1/federation/")
 _log = structlog.get_logger("relay.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -180,6 +180,44 @@ _SCHEMAS: dict[str, Any] = {
                         "first_broken_seq": {"type": "integer", "minimum": 1},
                         "reason": {"type": "string"}}},
     ]},
+    "PeerRelays": {
+        "type": "object", "required": ["relay_id", "peers"],
+        "properties": {
+            "relay_id": {"type": ["string", "null"], "description": "This relay's id"},
+            "peers": {"type": "array", "items": ref("PeerRelay")},
+        },
+    },
+    "PeerRelay": {
+        "type": "object", "required": ["peer_id", "grant", "units", "link"],
+        "properties": {
+            "peer_id": {"type": "string", "pattern": "^[A-Z0-9-]{2,20}$"},
+            "grant": {"description": "What this relay grants the peer (null: nothing)",
+                      "oneOf": [{"type": "null"}, {
+                          "type": "object", "required": ["countries", "granted_at", "revoked_at"],
+                          "properties": {
+                              "countries": {"type": "array", "items": {"type": "string"}},
+                              "granted_at": {"type": ["string", "null"], "format": "date-time"},
+                              "revoked_at": {"type": ["string", "null"], "format": "date-time"}}}]},
+            "units": {"type": "integer", "minimum": 0,
+                      "description": "Units of the peer's directory accepted here"},
+            "link": {"description": "This relay's link pulling from the peer (null: none)",
+                     "oneOf": [{"type": "null"}, {
+                         "type": "object",
+                         "required": ["state", "state_since", "position", "last_applied_origin_seq",
+                                      "last_applied_at", "applied_events", "peer_head", "behind",
+                                      "last_error"],
+                         "properties": {
+                             "state": {"enum": ["up", "down", "refused"]},
+                             "state_since": {"type": ["string", "null"], "format": "date-time"},
+                             "position": {"type": "integer", "minimum": 0},
+                             "last_applied_origin_seq": {"type": ["integer", "null"]},
+                             "last_applied_at": {"type": ["string", "null"], "format": "date-time"},
+                             "applied_events": {"type": "integer", "minimum": 0},
+                             "peer_head": {"type": ["integer", "null"]},
+                             "behind": {"type": ["integer", "null"], "minimum": 0},
+                             "last_error": {"type": ["string", "null"]}}}]},
+        },
+    },
     "AccessLogEntry": {
         "type": "object",
         "required": ["id", "at", "unit", "method", "path", "query", "rows", "status"],
@@ -335,6 +373,11 @@ def _audit_paths() -> dict[str, Any]:
                     "responses": {"200": _json(ref("VerifyReport"), "The verdict"),
                                   **_answers()}},
         },
+        "/v1/federation/peers": {
+            "get": {"operationId": "listPeerRelays", "tags": ["federation"],
+                    "summary": "The peer relays and the health of each link (roles admin, audit)",
+                    "responses": {"200": _json(ref("PeerRelays"), "The peers"), **_answers()}},
+        },
         "/v1/audit/access-log": {
             "get": {
                 "operationId": "listAccessLog", "tags": ["audit"],
@@ -444,6 +487,7 @@ def openapi_document(*, max_body_bytes: int) -> dict[str, Any]:
         "security": [{"bearer": []}],
         "tags": [{"name": "alerts"}, {"name": "audit", "description": "Role audit"},
                  {"name": "admin", "description": "Role admin: units and tokens"},
+                 {"name": "federation", "description": "Roles admin and audit: peer relays"},
                  {"name": "operations", "description": "No token"}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
                        "schemas": {**alert_schemas(), **_SCHEMAS}, "responses": _responses(max_body_bytes),

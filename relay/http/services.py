@@ -29,6 +29,7 @@ class HttpServices:
     connections: Connections
     metrics: RelayMetrics
     stream: StreamConfig = field(default_factory=StreamConfig)  # where the console finds it
+    relay_id: str | None = None  # federation.md "Identity"
 
 
 SERVICES = web.AppKey("services", HttpServices)
