@@ -17,6 +17,7 @@ from relay.cli.say import Say
 from relay.cli.unit_import import MAX_FILE_CHARACTERS, parse_units_csv
 from relay.config import Config
 from relay.contract.errors import BadFrame
+from relay.contract.federation import RemoteUnit
 from relay.store import admin, federation
 from relay.store.chain import verify_chain
 from relay.store.chain_export import verify_export
@@ -76,7 +77,7 @@ async def _units(conn: asyncpg.Connection, args: argparse.Namespace, say: Say) -
             say.out("relay.unit_added", unit=args.unit_id, roles=",".join(sorted(info.unit.roles)))
             _print_token(say, "relay.token_once", issued)
         case "list":
-            _print_units(say, await admin.list_units(conn))
+            _print_units(say, await admin.list_units(conn), await federation.remote_units(conn))
         case "set":
             change = admin.UnitChange(roles=None if args.roles is None else _roles(args.roles),
                                       name=args.name, airport=args.airport)
@@ -230,11 +231,14 @@ def _table(say: Say, header_key: str, rows: list[list[str]]) -> None:
         say.line("  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip())
 
 
-def _print_units(say: Say, units: list[admin.UnitInfo]) -> None:
+def _print_units(say: Say, units: list[admin.UnitInfo],
+                 remote: list[tuple[str, RemoteUnit]]) -> None:
     _table(say, "relay.units_header", [
-        [info.unit.unit_id, info.unit.country, info.unit.airport or "-", ",".join(sorted(info.unit.roles)),
-         str(info.active_tokens), say.t("relay.suspended" if info.unit.revoked_at else "relay.active"),
-         info.unit.name] for info in units])
+        *([info.unit.unit_id, info.unit.country, info.unit.airport or "-", ",".join(sorted(info.unit.roles)),
+           str(info.active_tokens), say.t("relay.suspended" if info.unit.revoked_at else "relay.active"),
+           info.unit.name] for info in units),
+        *([unit.unit_id, unit.country, unit.airport or "-", "-", "-",
+           say.t("relay.remote", relay=relay_id), unit.name] for relay_id, unit in remote)])
 
 
 def _minute(value: datetime | None, say: Say) -> str:

@@ -206,6 +206,7 @@ register({
                            "pair {peer} révoqué : ses liens se ferment sous 5 secondes"),
     "relay.peers_header": ("PEER|SCOPE|GRANT|LINK|SINCE|POSITION|LAST APPLIED|BEHIND|UNITS|ERROR",
                            "PAIR|PÉRIMÈTRE|ACCÈS|LIEN|DEPUIS|POSITION|DERNIER APPLIQUÉ|RETARD|UNITÉS|ERREUR"),
+    "relay.remote": ("remote ({relay})", "distante ({relay})"),
     "relay.link.up": ("up", "actif"),
     "relay.link.down": ("down", "coupé"),
     "relay.link.refused": ("refused", "refusé"),

@@ -18,7 +18,7 @@ from relay.contract.wire import json_value
 from relay.http.body import read_body
 from relay.http.middleware import require_role
 from relay.http.services import SERVICES
-from relay.store import admin
+from relay.store import admin, federation
 
 __all__ = ["add_admin_routes"]
 
@@ -92,7 +92,10 @@ async def _connection_run(request: web.Request, what: str, work: Any, *, changes
 async def list_units(request: web.Request) -> web.Response:
     _actor(request)
     units = await _connection_run(request, "listing units", admin.list_units)
-    return web.json_response({"units": [info.as_dict() for info in units]})
+    remote = await _connection_run(request, "listing units", federation.remote_units)
+    return web.json_response({"units": [info.as_dict() for info in units],
+                              "remote_units": [{**unit.as_dict(), "relay": relay_id}
+                                               for relay_id, unit in remote]})
 
 
 async def add_unit(request: web.Request) -> web.Response:

@@ -180,6 +180,13 @@ _SCHEMAS: dict[str, Any] = {
                         "first_broken_seq": {"type": "integer", "minimum": 1},
                         "reason": {"type": "string"}}},
     ]},
+    "RemoteUnit": {
+        "type": "object", "required": ["unit_id", "country", "airport", "name", "relay"],
+        "description": "A unit of a peer relay: it may be named in distributions, never connects here",
+        "properties": {"unit_id": {"type": "string"}, "country": {"type": "string"},
+                       "airport": {"type": ["string", "null"]}, "name": {"type": "string"},
+                       "relay": {"type": "string", "pattern": "^[A-Z0-9-]{2,20}$"}},
+    },
     "PeerRelays": {
         "type": "object", "required": ["relay_id", "peers"],
         "properties": {
@@ -408,7 +415,10 @@ def _admin_paths() -> dict[str, Any]:
         "/v1/admin/units": {
             "get": {"operationId": "listUnits", "tags": ["admin"], "summary": "Every unit",
                     "responses": {"200": _json({"type": "object", "required": ["units"], "properties": {
-                        "units": {"type": "array", "items": ref("Unit")}}}, "The units"),
+                        "units": {"type": "array", "items": ref("Unit")},
+                        "remote_units": {"type": "array", "items": ref("RemoteUnit"),
+                                         "description": "Units published by peer relays"}}},
+                        "The units"),
                         **_answers()}},
             "post": {"operationId": "addUnit", "tags": ["admin"],
                      "summary": "Add a unit and its first token (shown once)",

@@ -50,6 +50,7 @@ __all__ = [
     "peer_scope",
     "peer_statuses",
     "read_identity",
+    "remote_units",
     "replace_directory",
     "revoke_peer",
     "set_link_state",
@@ -217,6 +218,15 @@ async def local_directory(conn: asyncpg.Connection | asyncpg.Pool) -> list[Remot
     rows = await conn.fetch("SELECT unit_id, country, airport, name FROM relay_units"
                             " WHERE revoked_at IS NULL ORDER BY unit_id")
     return [RemoteUnit(r["unit_id"], r["country"], r["airport"], r["name"]) for r in rows]
+
+
+async def remote_units(conn: Connection | asyncpg.Pool) -> list[tuple[str, RemoteUnit]]:
+    """The units peers published here, with the relay of each: they may be named in
+    distributions and never connect here."""
+    rows = await conn.fetch("SELECT relay_id, unit_id, country, airport, name FROM relay_remote_units"
+                            " ORDER BY unit_id")
+    return [(r["relay_id"], RemoteUnit(r["unit_id"], r["country"], r["airport"], r["name"]))
+            for r in rows]
 
 
 async def local_unit_ids(conn: Connection | asyncpg.Pool) -> frozenset[str]:

@@ -11,6 +11,7 @@ const FIELDS = [
   ["kind", "form.kind"], ["msg_type", "detail.msg_type"], ["status", "form.status"],
   ["priority", "form.priority"], ["tlp", "form.tlp"], ["summary", "form.summary"],
   ["distribution", "form.distribution"], ["origin_unit", "card.origin_unit"],
+  ["origin_relay", "card.origin_relay"],
   ["sent_at", "detail.sent_at"], ["received_at", "card.received"], ["expires_at", "form.expires_at"],
   ["references", "detail.references"], ["language", "form.language"], ["flight", "form.section_flight"],
   ["subjects", "form.section_subjects"], ["requested_action", "form.requested_action"],

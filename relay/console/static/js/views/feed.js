@@ -193,6 +193,7 @@ export class FeedView {
       [app.t("card.seizures"), seizuresText(alert, i18n)],
       [app.t("card.requested_action"), alert.requested_action ? i18n.choice("requested_action", alert.requested_action) : ""],
       [app.t("card.origin_unit"), alert.origin_unit],
+      [app.t("card.origin_relay"), alert.origin_relay],
       [app.t("card.received"), formatTime(alert.received_at, language(i18n))],
       [app.t("card.distribution"), distributionText(alert.distribution, i18n)],
     ].filter(([, value]) => value);
