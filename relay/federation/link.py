@@ -167,6 +167,9 @@ class Link:
         try:
             async for message in ws:
                 await queue.put(decode_frame(Encoding.MSGPACK, message))
+        except BadFrame as exc:  # the peer speaks no protocol we know: drop the link, retry
+            _log.error("peer_frame_refused", peer=self.peer.id, reason=exc.message)
+            await ws.close(1002, "bad frame")
         finally:
             await queue.put(_QUEUE_END)
 
