@@ -150,3 +150,20 @@ async def test_the_relay_keeps_serving_its_units_and_its_chain_verifies(attacked
     assert "ack" == ack["type"]
     verified = run_relay("audit", "verify", dsn=dsn)
     assert 0 == verified.returncode, verified.stdout + verified.stderr
+
+
+async def test_changing_who_may_see_a_received_alert_breaks_the_chain_at_its_seq(attacked, dsn):
+    """The audience is in the hashed body: widening the stored audience columns of the red
+    alert (as a superuser, triggers off) is named by verify. (Last: it tampers.)"""
+    _, _, _, (_, red_id) = attacked
+    conn = await asyncpg.connect(dsn)
+    try:
+        seq = await conn.fetchval("SELECT seq FROM relay_events WHERE alert_id = $1::uuid", red_id)
+        await conn.execute("ALTER TABLE relay_events DISABLE TRIGGER USER")
+        await conn.execute("UPDATE relay_events SET dist_countries = '{SN}' WHERE seq = $1", seq)
+        await conn.execute("ALTER TABLE relay_events ENABLE TRIGGER USER")
+    finally:
+        await conn.close()
+    verified = run_relay("audit", "verify", dsn=dsn)
+    assert 1 == verified.returncode
+    assert str(seq) in verified.stdout + verified.stderr
