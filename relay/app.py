@@ -128,6 +128,8 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle) -> N
                                    else metrics.receipts_published).inc(),
         relay_id=relay_id,
     )
+    await federation_store.forget_unconfigured_links(
+        pools.writes, [peer.id for peer in config.federation.peers])
     for peer in config.federation.peers:
         link = Link(peer, pool=pools.writes, config=config.federation, offer=hub.offer,
                     metrics=metrics, max_frame_bytes=config.stream.max_frame_bytes,

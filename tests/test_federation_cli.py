@@ -73,3 +73,14 @@ async def test_a_relay_id_is_kept_by_its_database_and_a_different_one_refuses_to
     other = RelayProcess(dsn, workdir / "other", config_text='[relay]\nid = "MLI"\n')
     with pytest.raises(RuntimeError, match="belongs to relay 'ML'"):
         await other.start()
+
+
+async def test_a_changed_relay_id_is_a_configuration_error_not_a_crash(dsn, workdir):
+    """Exit status 2 and one line naming relay.id, as for any bad configuration."""
+    config = workdir / "changed.toml"
+    config.write_text('[relay]\nid = "XX"\n')
+    served = run_relay("serve", "--config", str(config), dsn=dsn,
+                       env={"RELAY_STREAM_PORT": "0", "RELAY_HTTP_PORT": "0"})
+    assert 2 == served.returncode
+    assert "relay.id is 'XX' but this database belongs to relay 'ML'" in served.stderr
+    assert "Traceback" not in served.stderr

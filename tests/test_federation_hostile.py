@@ -43,8 +43,9 @@ class ScriptedPeer:
     """Answers the link's handshake as relay ML, then sends ``script``; records each
     ``since`` the link asked for."""
 
-    def __init__(self, script: list[bytes | dict[str, Any]]) -> None:
-        self.script = script
+    def __init__(self) -> None:
+        self.script: list[bytes | dict[str, Any]] = []
+        self.go = asyncio.Event()  # set once the script is written
         self.since: list[int] = []
         self.tokens: list[str] = []
         self.connected = asyncio.Event()
@@ -58,6 +59,7 @@ class ScriptedPeer:
         await ws.send(_pack({"type": "federating", "id": federate["id"], "relay": "ML", "peer": "SN",
                              "countries": ["SN"], "head": 20}))
         if len(self.since) == 1:
+            await self.go.wait()
             for item in self.script:
                 await ws.send(item if isinstance(item, bytes) else _pack(item))
         self.connected.set()
@@ -75,7 +77,29 @@ async def attacked(dsn, workdir):
         await conn.close()
     good, red = _alert(1), _alert(4, {"countries": ["SN"], "units": ["SN-DSS-JAITF", "FR-CDG-OFAST"]},
                                   tlp="red", distribution={"units": ["SN-DSS-JAITF"]})
-    script: list[bytes | dict[str, Any]] = [
+    peer = ScriptedPeer()
+    async with serve(peer.handler, "127.0.0.1", 0, subprotocols=["relay.v1.msgpack"]) as server:
+        port = server.sockets[0].getsockname()[1]
+        token_file = workdir / "ml.token"
+        token_file.write_text("relay_" + "x" * 43 + "\n")
+        relay = RelayProcess(dsn, workdir, config_text=(
+            f'[relay]\nid = "SN"\n{FAST}\n[[federation.peers]]\nid = "ML"\n'
+            f'url = "ws://127.0.0.1:{port}/v1/stream"\ntoken_file = "{token_file}"\n'))
+        await relay.start()
+        try:
+            async with stream_client(relay, sn_token) as officer:  # an alert of SN's own
+                own = await officer.publish(seizure_alert(distribution={"countries": ["ML"]}))
+            peer.script = _script(good, red, own["alert_id"])
+            peer.go.set()
+            await relay.log_lines(lambda line: line.get("event") == "link_up"
+                                  and line.get("since") == 9, timeout=15)
+            yield relay, peer, sn_token, (good["alert"]["alert_id"], red["alert"]["alert_id"], own["seq"])
+        finally:
+            await relay.stop()
+
+
+def _script(good: dict[str, Any], red: dict[str, Any], own_alert: str) -> list[bytes | dict[str, Any]]:
+    return [
         {"type": "directory", "units": [
             {"unit_id": "ML-BKO-JAITF", "country": "ML", "airport": "BKO", "name": "JAITF"},
             {"unit_id": "FR-CDG-OFAST", "country": "FR", "airport": None, "name": "not granted"},
@@ -88,33 +112,22 @@ async def attacked(dsn, workdir):
             "alert_id": good["alert"]["alert_id"], "unit": "ML-BKO-JAITF", "status": "positive",
             "at": "2026-11-23T10:00:00Z"}},
         _alert(1),  # an old seq again: never applied twice
+        _alert(6, origin_unit="SN-DSS-JAITF"),  # speaks for a unit of SN
+        {"type": "receipt", "seq": 7, "receipt": {  # a receipt "by" a unit of SN
+            "alert_id": own_alert, "unit": "SN-DSS-JAITF", "status": "negative",
+            "at": "2026-11-23T10:00:00Z"}},
+        {**_alert(8), "alert": {**good["alert"], "summary": "same id, other content"}},
         {"type": "position", "seq": 9, "head": 20},
         b"\xc1 not msgpack",  # garbage: the link is dropped and comes back from its cursor
     ]
-    peer = ScriptedPeer(script)
-    async with serve(peer.handler, "127.0.0.1", 0, subprotocols=["relay.v1.msgpack"]) as server:
-        port = server.sockets[0].getsockname()[1]
-        token_file = workdir / "ml.token"
-        token_file.write_text("relay_" + "x" * 43 + "\n")
-        relay = RelayProcess(dsn, workdir, config_text=(
-            f'[relay]\nid = "SN"\n{FAST}\n[[federation.peers]]\nid = "ML"\n'
-            f'url = "ws://127.0.0.1:{port}/v1/stream"\ntoken_file = "{token_file}"\n'))
-        await relay.start()
-        try:
-            await relay.log_lines(lambda line: line.get("event") == "link_up", timeout=10)
-            await relay.log_lines(lambda line: line.get("event") == "link_up"
-                                  and line.get("since") == 9, timeout=15)
-            yield relay, peer, sn_token, (good["alert"]["alert_id"], red["alert"]["alert_id"])
-        finally:
-            await relay.stop()
 
 
 async def test_only_the_valid_events_are_stored_once_with_the_audience_cut_to_local_units(attacked, dsn):
-    _, peer, _, (good_id, red_id) = attacked
+    _, peer, _, (good_id, red_id, own_seq) = attacked
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch("SELECT alert_id::text, origin_relay, origin_seq, dist_units,"
-                                " dist_countries FROM relay_events ORDER BY seq")
+                                " dist_countries FROM relay_events WHERE seq <> $1 ORDER BY seq", own_seq)
         link = await conn.fetchrow("SELECT position, applied_events FROM relay_links WHERE peer_id = 'ML'")
         remote = await conn.fetch("SELECT unit_id FROM relay_remote_units ORDER BY unit_id")
     finally:
@@ -130,10 +143,13 @@ async def test_every_refusal_is_logged_without_the_content(attacked):
     relay, _, _, _ = attacked
     lines = await relay.log_lines(lambda line: line.get("event") == "peer_frame_refused")
     refused = [line["reason"] for line in lines if line.get("event") == "peer_event_refused"]
-    assert 3 == len(refused), refused
+    assert 6 == len(refused), refused
     assert any("another origin relay" in reason for reason in refused)
     assert any("invalid_alert" in reason for reason in refused)
     assert any("no alert that originated here" in reason for reason in refused)
+    assert any("its origin unit is a unit of this relay" in reason for reason in refused)
+    assert any("its unit is a unit of this relay" in reason for reason in refused)
+    assert any("alert id is already stored" in reason for reason in refused)
     units = {line["unit"]: line["reason"] for line in lines if line.get("event") == "remote_unit_refused"}
     assert {"FR-CDG-OFAST": "country_not_granted", "SN-DSS-JAITF": "local_unit_id"} == units
     text = relay.log_path.read_text()
@@ -141,10 +157,10 @@ async def test_every_refusal_is_logged_without_the_content(attacked):
 
 
 async def test_the_relay_keeps_serving_its_units_and_its_chain_verifies(attacked, dsn):
-    relay, _, sn_token, (good_id, red_id) = attacked
+    relay, _, sn_token, (good_id, red_id, _) = attacked
     async with stream_client(relay, sn_token) as client:
         await client.subscribe(since=0)
-        frames = await client.events(2)
+        frames = [f for f in await client.events(3) if f["alert"]["origin_unit"] != "SN-DSS-JAITF"]
         ack = await client.publish(seizure_alert(distribution={"countries": ["SN"]}))
     assert [good_id, red_id] == [frame["alert"]["alert_id"] for frame in frames]
     assert "ack" == ack["type"]
@@ -155,7 +171,7 @@ async def test_the_relay_keeps_serving_its_units_and_its_chain_verifies(attacked
 async def test_changing_who_may_see_a_received_alert_breaks_the_chain_at_its_seq(attacked, dsn):
     """The audience is in the hashed body: widening the stored audience columns of the red
     alert (as a superuser, triggers off) is named by verify. (Last: it tampers.)"""
-    _, _, _, (_, red_id) = attacked
+    _, _, _, (_, red_id, _) = attacked
     conn = await asyncpg.connect(dsn)
     try:
         seq = await conn.fetchval("SELECT seq FROM relay_events WHERE alert_id = $1::uuid", red_id)
@@ -167,3 +183,23 @@ async def test_changing_who_may_see_a_received_alert_breaks_the_chain_at_its_seq
     verified = run_relay("audit", "verify", dsn=dsn)
     assert 1 == verified.returncode
     assert str(seq) in verified.stdout + verified.stderr
+
+
+async def test_a_stopped_relay_shows_its_link_down_and_a_link_no_longer_configured_says_so(
+        attacked, dsn, workdir):
+    """The module's relay stopped (last test): its link is shown down ("this relay
+    stopped"); a start without that [[federation.peers]] shows it "not configured"."""
+    assert 0 == await attacked[0].stop()
+    conn = await asyncpg.connect(dsn)
+    try:
+        stopped = await conn.fetchrow("SELECT state, last_error FROM relay_links WHERE peer_id = 'ML'")
+    finally:
+        await conn.close()
+    assert ("down", "this relay stopped") == (stopped["state"], stopped["last_error"])
+    relay = RelayProcess(dsn, workdir / "without-links", config_text='[relay]\nid = "SN"\n')
+    await relay.start()
+    try:
+        listed = run_relay("peers", "list", dsn=dsn)
+    finally:
+        await relay.stop()
+    assert "not configured on this relay" in listed.stdout

@@ -146,6 +146,7 @@ async def test_a_peers_alert_is_stored_with_its_audience_as_its_distribution():
     _alert_frame(origin_relay="FR"),  # claims another origin
     _alert_frame(origin_unit="not a unit"),
     _alert_frame(alert_id="x"),
+    _alert_frame(origin_unit="SN-DSS-JAITF"),  # a unit of the receiving relay
     _alert_frame(received_at="yesterday"),
     _alert_frame(priority="whenever"),  # not a valid alert
     _alert_frame(seq=0),
@@ -163,12 +164,14 @@ async def test_a_peers_receipt_must_answer_an_alert_that_originated_here():
         "alert_id": alert_id, "unit": "ML-BKO-JAITF", "status": "positive", "at": "2026-11-23T10:00:00Z",
         "origin_relay": "ML"}}
     ours = StoredAlert(alert_id, 17, "SN-DSS-JAITF", facts(countries=frozenset({"ML"})), None)
-    pending = remote_receipt(frame, "ML", ours)
+    pending = remote_receipt(frame, "ML", ours, frozenset({"SN-DSS-JAITF"}))
     assert ("receipt", "SN-DSS-JAITF", "positive", "ML") == (
         pending.kind, pending.origin_unit, pending.receipt_status, pending.origin_relay)
     with pytest.raises(Refused):
-        remote_receipt(frame, "ML", StoredAlert(alert_id, 17, "FR-CDG-OFAST", ours.facts, "FR"))
+        remote_receipt(frame, "ML", StoredAlert(alert_id, 17, "FR-CDG-OFAST", ours.facts, "FR"), frozenset())
     with pytest.raises(Refused):
-        remote_receipt(frame, "ML", None)
+        remote_receipt(frame, "ML", None, frozenset())
+    with pytest.raises(Refused):  # a peer may not speak for a unit of this relay
+        remote_receipt(frame, "ML", ours, frozenset({"ML-BKO-JAITF"}))
     with pytest.raises(Refused):
-        remote_receipt({**frame, "receipt": {**frame["receipt"], "status": "maybe"}}, "ML", ours)  # type: ignore[dict-item]
+        remote_receipt({**frame, "receipt": {**frame["receipt"], "status": "maybe"}}, "ML", ours, frozenset())  # type: ignore[dict-item]

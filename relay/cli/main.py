@@ -90,6 +90,9 @@ async def _serve(config: Config, say: Say) -> int:
         loop.add_signal_handler(signum, stop.set)
     try:
         await run_relay(config, stop)
+    except ConfigError as exc:  # found at start against the database (a changed relay id)
+        say.error("relay.config_error", error=str(exc))
+        return 2
     except ShutdownIncomplete as incomplete:
         say.error("relay.stopped_incomplete", error=str(incomplete))
         return 1

@@ -4,8 +4,9 @@ A peer is another state's relay: nothing it sends is trusted further than this r
 checks it. An alert is validated like a local one (its distribution may name units and
 regions this relay does not know: they are the origin's), must carry an alert id, an
 origin unit, a reception time and, if it names one, this peer as its ``origin_relay``;
-its audience keeps only this relay's own units, and none of its countries for ``red``.
-A receipt must answer an alert that originated here. What fails is refused whole:
+its audience keeps only this relay's own units, and none of its countries for ``red``;
+its origin unit is not one of this relay's (a peer cannot speak for a local unit). A
+receipt must answer an alert that originated here, by a unit that is not local. What fails is refused whole:
 :class:`Refused` names why, and the link logs it and goes on (an event that does not
 belong here is never stored).
 """
@@ -79,6 +80,8 @@ def remote_alert(frame: Mapping[str, Any], peer_id: str, local_units: frozenset[
         raise Refused(f"event {seq}: alert_id, origin_unit or received_at is missing or malformed")
     if alert.get("origin_relay", peer_id) != peer_id:
         raise Refused(f"event {seq}: it names another origin relay than {peer_id}")
+    if origin_unit in local_units:
+        raise Refused(f"event {seq}: its origin unit is a unit of this relay")
     try:
         received = moment(received_at).astimezone(UTC)
         client = validate_alert({k: v for k, v in alert.items() if k not in RELAY_FIELDS},
@@ -110,7 +113,8 @@ def receipt_alert_id(frame: Mapping[str, Any]) -> str:
     return alert_id
 
 
-def remote_receipt(frame: Mapping[str, Any], peer_id: str, alert: StoredAlert | None) -> PendingEvent:
+def remote_receipt(frame: Mapping[str, Any], peer_id: str, alert: StoredAlert | None,
+                   local_units: frozenset[str]) -> PendingEvent:
     """A ``receipt`` frame of the peer, for ``alert`` (looked up here), as the event to append."""
     seq = _seq(frame)
     receipt = frame.get("receipt")
@@ -124,6 +128,8 @@ def remote_receipt(frame: Mapping[str, Any], peer_id: str, alert: StoredAlert | 
             note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE_LENGTH
                                   or "\x00" in note)):
         raise Refused(f"event {seq}: the receipt's unit, status, note or time is not valid")
+    if unit in local_units:
+        raise Refused(f"event {seq}: its unit is a unit of this relay")
     if receipt.get("origin_relay", peer_id) != peer_id:
         raise Refused(f"event {seq}: it names another origin relay than {peer_id}")
     try:

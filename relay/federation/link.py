@@ -21,6 +21,7 @@ import contextlib
 import random
 import ssl
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from relay.config import FederationConfig, PeerLink
 from relay.contract.errors import BadFrame
 from relay.contract.federation import parse_directory
+from relay.contract.ids import is_alert_id
 from relay.contract.wire import Encoding, decode_frame, encode_frame
 from relay.core.events import Event, PendingEvent
 from relay.federation.inbound import Refused, receipt_alert_id, remote_alert, remote_receipt
@@ -64,6 +66,7 @@ class Link:
         self._local_units: frozenset[str] = frozenset()
         self._units_read_at = 0.0
         self._last_applied = time.monotonic()
+        self._head_written: int | None = None
         self._up = metrics.federation_link_up.labels(peer=peer.id)
         self._behind = metrics.federation_behind.labels(peer=peer.id)
         self._age = metrics.federation_applied_age.labels(peer=peer.id)
@@ -96,6 +99,10 @@ class Link:
                 delay = min(delay * 2, self._config.reconnect_max_seconds)
         finally:
             ticker.cancel()
+            self._up.set(0)
+            with contextlib.suppress(Exception):  # the relay stops: say so, without waiting long
+                await asyncio.shield(asyncio.wait_for(store.set_link_state(
+                    self._pool, self.peer.id, "down", error="this relay stopped"), 2))
 
     async def _tick_age(self) -> None:
         with contextlib.suppress(Exception):
@@ -181,6 +188,8 @@ class Link:
             while len(frames) < self._config.apply_batch and not queue.empty():
                 frames.append(queue.get_nowait())
             ended = _QUEUE_END in frames
+            await self._refresh_local_units(frames)
+            taken = await self._stored_alert_ids(frames)
             batch: list[PendingEvent] = []
             moved = position
             for frame in frames:
@@ -191,9 +200,11 @@ class Link:
                     seq = frame.get("seq")
                     if type(seq) is not int or seq <= moved:
                         continue  # already applied (or not a seq): never twice
-                    pending = await self._convert(frame)
+                    pending = await self._convert(frame, taken)
                     if pending is not None:
                         batch.append(pending)
+                        if pending.kind == "alert":
+                            taken[pending.alert_id] = (self.peer.id, seq)
                     moved = seq
                 elif kind in ("position", "caught_up"):
                     seq = frame.get("seq")
@@ -214,8 +225,9 @@ class Link:
 
     async def _commit(self, batch: list[PendingEvent], moved: int, head: int | None,
                       position: int) -> int:
-        if not batch and moved <= position:
+        if not batch and moved <= position and head == self._head_written:
             return position
+        self._head_written = head
         async with self._pool.acquire() as conn:
             _, fresh = await store.apply_remote(conn, self.peer.id, batch, moved, head)
         if fresh:
@@ -229,28 +241,51 @@ class Link:
         if head is not None:
             self._behind.set(max(0, head - position))
 
-    async def _convert(self, frame: dict[str, Any]) -> PendingEvent | None:
+    async def _convert(self, frame: dict[str, Any],
+                       taken: dict[str, tuple[str | None, int | None]]) -> PendingEvent | None:
         try:
             if frame["type"] == "alert":
-                await self._refresh_local_units(frame)
-                return remote_alert(frame, self.peer.id, self._local_units)
+                pending = remote_alert(frame, self.peer.id, self._local_units)
+                stored = taken.get(pending.alert_id)
+                if stored is not None and stored != (self.peer.id, pending.origin_seq):
+                    raise Refused(f"event {frame['seq']}: its alert id is already stored here")
+                return pending  # (the same event stored by another process: stored once)
             alert = await find_alert(self._pool, receipt_alert_id(frame))
-            return remote_receipt(frame, self.peer.id, alert)
+            return remote_receipt(frame, self.peer.id, alert, self._local_units)
         except Refused as exc:
             self._refused.inc()
             _log.error("peer_event_refused", peer=self.peer.id, reason=str(exc))
             return None
 
-    async def _refresh_local_units(self, frame: dict[str, Any]) -> None:
-        """The local units an audience may name; read again when it names one not known
-        (a unit added since), at most every few seconds."""
-        audience = frame.get("audience")
-        named = audience.get("units", []) if isinstance(audience, dict) else []
-        unknown = isinstance(named, list) and any(
-            isinstance(unit, str) and unit not in self._local_units for unit in named)
-        if (unknown or not self._local_units) and time.monotonic() - self._units_read_at > 2.0:
+    async def _refresh_local_units(self, frames: list[dict[str, Any] | None]) -> None:
+        """This relay's units (an audience keeps only them; a peer may not speak for one):
+        read again every few seconds, and before a batch whose audiences name a unit not
+        known (one added since), at most once per batch."""
+        def names_unknown(frame: dict[str, Any] | None) -> bool:
+            audience = frame.get("audience") if frame is not None else None
+            named = audience.get("units", []) if isinstance(audience, dict) else []
+            return isinstance(named, list) and any(
+                isinstance(unit, str) and unit not in self._local_units for unit in named)
+
+        stale = time.monotonic() - self._units_read_at > 5.0
+        if stale or any(names_unknown(frame) for frame in frames):
             self._local_units = await store.local_unit_ids(self._pool)
             self._units_read_at = time.monotonic()
+
+    async def _stored_alert_ids(self, frames: list[dict[str, Any] | None]
+                                ) -> dict[str, tuple[str | None, int | None]]:
+        """The alerts of this batch whose id is already stored here, with where each came
+        from: another event with the same id (forged, or a peer's mistake) is refused; the
+        same event (applied by another relay process) is stored once by relay_append."""
+        ids = [str(uuid.UUID(alert["alert_id"])) for frame in frames
+               if frame is not None and frame.get("type") == "alert"
+               and isinstance(alert := frame.get("alert"), dict) and is_alert_id(alert.get("alert_id"))]
+        if not ids:
+            return {}
+        rows = await self._pool.fetch(
+            "SELECT alert_id::text, origin_relay, origin_seq FROM relay_events WHERE kind = 'alert'"
+            " AND alert_id = ANY($1::uuid[])", ids)
+        return {row["alert_id"]: (row["origin_relay"], row["origin_seq"]) for row in rows}
 
     async def _directory(self, frame: dict[str, Any]) -> None:
         try:

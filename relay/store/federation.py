@@ -43,6 +43,7 @@ __all__ = [
     "apply_remote",
     "ensure_identity",
     "fetch_outbound_events",
+    "forget_unconfigured_links",
     "grant_peer",
     "link_position",
     "local_directory",
@@ -300,6 +301,16 @@ async def set_link_state(conn: asyncpg.Connection | asyncpg.Pool, peer_id: str, 
         "UPDATE relay_links SET state_since = CASE WHEN state = $2 THEN state_since ELSE now() END,"
         " state = $2, last_error = $3, peer_head = coalesce($4, peer_head) WHERE peer_id = $1",
         peer_id, state, error, peer_head)
+
+
+async def forget_unconfigured_links(conn: asyncpg.Connection | asyncpg.Pool,
+                                    configured: Sequence[str]) -> None:
+    """Links of earlier starts that the configuration no longer has: shown down, with why
+    (their cursor stays, for a link configured again later)."""
+    await conn.execute(
+        "UPDATE relay_links SET state = 'down', state_since = now(),"
+        " last_error = 'not configured on this relay' WHERE NOT peer_id = ANY($1::text[])"
+        " AND last_error IS DISTINCT FROM 'not configured on this relay'", list(configured))
 
 
 _APPEND = "SELECT o_seq, o_alert_id, o_duplicate FROM relay_append($1::relay_new_event[])"

@@ -417,7 +417,7 @@ class Session:
 
     # -- a peer relay pulling from this one (federation.md) -----------------------------------
     def _federate(self, request: FederateFrame) -> None:
-        if self._feed is not None or self._replay is not None:
+        if self._feed is not None or (self._replay is not None and not self._replay.done()):
             raise BadFrame("this link is federating already; reconnect to start again")
         relay_id = self.services.relay_id
         if relay_id is None:
