@@ -10,8 +10,9 @@ applied events go to the hub like local commits: live subscribers here get them 
 It reconnects by itself with exponential backoff (with jitter, up to
 ``reconnect_max_seconds``); a refused token or a peer that is not the relay configured is
 logged as ``refused`` and retried at the slowest pace, so that an operator can fix it
-without restarting. Frames wait in a bounded queue: a relay catching up after days holds
-at most ``apply_batch`` × 2 frames, and TCP pushes back on the peer.
+without restarting. Frames wait in a queue bounded in count (``apply_batch`` × 2) and in
+bytes (:data:`QUEUE_BYTES`): a relay catching up after days holds no more than that, and
+TCP pushes back on the peer.
 """
 
 from __future__ import annotations
@@ -46,6 +47,40 @@ __all__ = ["Link"]
 
 _log = structlog.get_logger("relay.federation.link")
 _QUEUE_END = None
+QUEUE_BYTES = 16 * 1024 * 1024  # received frames waiting to be applied, at most
+
+
+class _FrameQueue:
+    """Decoded frames in order, bounded in count and in the bytes they arrived as."""
+
+    def __init__(self, max_frames: int, max_bytes: int) -> None:
+        self._frames: asyncio.Queue[tuple[dict[str, Any] | None, int]] = asyncio.Queue(max_frames)
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self._room = asyncio.Event()
+        self._room.set()
+
+    async def put(self, frame: dict[str, Any] | None, size: int) -> None:
+        while self._bytes > 0 and self._bytes + size > self._max_bytes:
+            self._room.clear()
+            await self._room.wait()
+        self._bytes += size
+        await self._frames.put((frame, size))
+
+    async def get(self) -> dict[str, Any] | None:
+        return self._took(await self._frames.get())
+
+    def get_nowait(self) -> dict[str, Any] | None:
+        return self._took(self._frames.get_nowait())
+
+    def empty(self) -> bool:
+        return self._frames.empty()
+
+    def _took(self, item: tuple[dict[str, Any] | None, int]) -> dict[str, Any] | None:
+        frame, size = item
+        self._bytes -= size
+        self._room.set()
+        return frame
 
 
 class LinkRefused(Exception):
@@ -89,6 +124,9 @@ class Link:
                 except (OSError, websockets.WebSocketException, TimeoutError, BadFrame,
                         asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                     error = f"{type(exc).__name__}: {str(exc)[:200]}"
+                except Exception as exc:  # noqa: BLE001 - a defect must not stop the relay
+                    error = type(exc).__name__
+                    _log.error("link_failed", peer=self.peer.id, error=error)
                 self._up.set(0)
                 _log.warning("link_down", peer=self.peer.id, state=state, error=error)
                 with contextlib.suppress(Exception):
@@ -157,7 +195,7 @@ class Link:
         self._up.set(1)
         self._report_behind(head, position)
         _log.info("link_up", peer=self.peer.id, since=position, peer_head=head)
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(self._config.apply_batch * 2)
+        queue = _FrameQueue(self._config.apply_batch * 2, QUEUE_BYTES)
         reader = asyncio.create_task(self._read(ws, queue))
         try:
             await self._apply_loop(queue, position, head)
@@ -170,18 +208,18 @@ class Link:
         message = await asyncio.wait_for(ws.recv(), timeout)
         return decode_frame(Encoding.MSGPACK, message)
 
-    async def _read(self, ws: ClientConnection, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+    async def _read(self, ws: ClientConnection, queue: _FrameQueue) -> None:
         try:
             async for message in ws:
-                await queue.put(decode_frame(Encoding.MSGPACK, message))
+                await queue.put(decode_frame(Encoding.MSGPACK, message), len(message))
         except BadFrame as exc:  # the peer speaks no protocol we know: drop the link, retry
             _log.error("peer_frame_refused", peer=self.peer.id, reason=exc.message)
             await ws.close(1002, "bad frame")
         finally:
-            await queue.put(_QUEUE_END)
+            await queue.put(_QUEUE_END, 0)
 
     # -- applying ---------------------------------------------------------------------------
-    async def _apply_loop(self, queue: asyncio.Queue[dict[str, Any] | None], position: int,
+    async def _apply_loop(self, queue: _FrameQueue, position: int,
                           head: int | None) -> None:
         while True:
             frames = [await queue.get()]
