@@ -32,7 +32,7 @@ from relay.core.events import Event
 from relay.core.hub import Hub
 from relay.core.subscription import Page, ReadRange, Subscription, replay
 
-__all__ = ["FeedIO", "PeerFeed", "PeerSubscription", "peer_frame"]
+__all__ = ["FeedIO", "PeerFeed", "PeerSubscription", "crosses", "peer_frame"]
 
 _log = structlog.get_logger("relay.federation.feed")
 _NOBODY = Viewer("", "", frozenset())
@@ -49,20 +49,27 @@ def _body(event: Event) -> dict[str, Any]:
     return value
 
 
+def crosses(event: Event, scope: PeerScope, regions: Mapping[str, frozenset[str]]) -> bool:
+    """Whether :func:`peer_frame` would carry ``event`` to ``scope``'s peer, without
+    reading its body (a replay filters whole pages with it)."""
+    if event.origin_relay is not None:
+        return False
+    if event.facts is None:
+        return event.alert_relay == scope.peer_id
+    return audience_for(scope, event.facts, regions) is not None
+
+
 def peer_frame(event: Event, scope: PeerScope, regions: Mapping[str, frozenset[str]],
                relay_id: str) -> dict[str, Any] | None:
     """The frame that carries ``event`` to the peer of ``scope``, or None when the event
     does not cross: it came from another relay, it is an alert that reaches nobody of the
     scope, or a receipt for an alert that did not originate on that peer."""
-    if event.origin_relay is not None:
-        return None  # never a second hop: no loops
+    if not crosses(event, scope, regions):
+        return None  # never a second hop (no loops), and only to the audience's relay
     if event.facts is None:
-        if event.alert_relay != scope.peer_id:
-            return None
         return {"type": "receipt", "seq": event.seq, "receipt": _body(event)}
     audience = audience_for(scope, event.facts, regions)
-    if audience is None:
-        return None
+    assert audience is not None
     body = _body(event)
     body.setdefault("origin_relay", relay_id)  # alerts stored before the relay had an id
     return {"type": "alert", "seq": event.seq, "alert": body, "audience": audience.as_dict()}
@@ -169,7 +176,11 @@ class PeerFeed:
 
     # -- replay then live ---------------------------------------------------------------
     async def _replay(self) -> None:
-        subscription = PeerSubscription(crosses=lambda event: self.frame(event) is not None,
+        def crosses_now(event: Event) -> bool:
+            scope = self._scopes(self.scope.peer_id)
+            return scope is not None and crosses(event, scope, self._regions)
+
+        subscription = PeerSubscription(crosses=crosses_now,
                                         regions=self._regions, since=self._since,
                                         hub_head=self._hub.head)
 
