@@ -48,7 +48,7 @@ from relay.store.writer import EventWriter
 from relay.stream.server import start_stream_server
 from relay.stream.session import StreamServices
 
-__all__ = ["run_relay"]
+__all__ = ["BackgroundTaskDied", "run_relay"]
 _log = structlog.get_logger("relay.app")
 _FANOUT_PAGE = 5000
 _CLOSE_CONNECTIONS_SECONDS = 10.0
@@ -57,14 +57,26 @@ _CLOSE_CONNECTIONS_SECONDS = 10.0
 async def run_relay(config: Config, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set (or a background task dies), then shut down in order."""
     _load_reference_data()
+    died: list[str] = []
     async with Lifecycle() as lifecycle:
-        await _start(config, stop, lifecycle)
+        await _start(config, stop, lifecycle, died)
         await stop.wait()
         _log.info("relay_stopping")
     _log.info("relay_stopped")
+    if died:  # stopped by a failure, not asked to: the service manager must restart it
+        raise BackgroundTaskDied(died)
 
 
-async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle) -> None:
+class BackgroundTaskDied(Exception):
+    """The relay stopped because a background task died (the exit status says so)."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(f"a background task died: {', '.join(names)}")
+        self.names = names
+
+
+async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle,
+                 died: list[str]) -> None:
     _raise_file_limit(config)
     database = await open_database(config, owner=True)
     lifecycle.on_stop("embedded database", database.close)
@@ -100,7 +112,7 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle) -> N
         peer_scopes.request_refresh()
 
     connections = Connections()
-    tasks = _BackgroundTasks(stop)
+    tasks = _BackgroundTasks(stop, died)
     lifecycle.on_stop("background tasks", tasks.cancel)
     listener = Listener(database.dsn, role=config.database.role, on_head=hub.announce,
                         on_revocation=connections.on_revocation_notice,
@@ -189,8 +201,9 @@ def _raise_file_limit(config: Config) -> None:
 class _BackgroundTasks:
     """The process's long-running tasks: one that dies stops the relay (loudly)."""
 
-    def __init__(self, stop: asyncio.Event) -> None:
+    def __init__(self, stop: asyncio.Event, died: list[str]) -> None:
         self._stop = stop
+        self._died_names = died
         self._tasks: set[asyncio.Task[None]] = set()
 
     def spawn(self, name: str, coro: Coroutine[Any, Any, None]) -> None:
@@ -202,6 +215,7 @@ class _BackgroundTasks:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             _log.error("background_task_died", task=task.get_name(), error=repr(task.exception()))
+            self._died_names.append(task.get_name())
             self._stop.set()
 
     async def cancel(self) -> None:

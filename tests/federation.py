@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import zlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,7 +94,7 @@ async def build_federation(
             port = relays[peer].process.stream_port
             if proxied:
                 proxy = CuttingProxy(port, min_bytes=proxy_bytes[0], max_bytes=proxy_bytes[1],
-                                     seed=hash((rid, peer)) & 0xFFFF)
+                                     seed=zlib.crc32(f"{rid}<-{peer}".encode()))
                 await proxy.start()
                 proxies.append(proxy)
                 relay.proxies[peer] = proxy

@@ -71,6 +71,9 @@ CASES: list[tuple[str, dict[str, Any], str, set[str]]] = [
     ("mali-only", {"countries": ["ML"]}, "green", set()),
     ("one-french-unit", {"units": ["FR-CDG-OFAST"]}, "amber", {"FR-CDG-OFAST"}),
     ("red-no-remote", {"units": ["ML-BKO-DOUANE"]}, "red", set()),
+    ("clear-everyone", {"all": True}, "clear", {"SN-DSS-JAITF", "SN-DSS-POLICE", "FR-CDG-OFAST"}),
+    ("strict-senegal-and-a-unit", {"countries": ["SN"], "units": ["FR-CDG-OFAST"]}, "amber+strict",
+     {"SN-DSS-JAITF", "SN-DSS-POLICE", "FR-CDG-OFAST"}),
 ]
 REMOTE = [unit for rid in ("SN", "FR") for unit in UNITS[rid]]
 

@@ -63,3 +63,26 @@ async def test_a_failure_while_starting_still_stops_what_was_started():
             lifecycle.on_stop("pool", close_pool)
             raise OSError("address in use")
     assert ["pool"] == stopped
+
+
+async def test_a_background_task_that_dies_stops_the_relay_and_is_named():
+    """The relay must then exit with a failure status (relay/cli/main.py), so that the
+    service manager restarts it; a task cancelled at shutdown is not a death."""
+    import asyncio
+
+    from relay.app import _BackgroundTasks
+
+    stop, died = asyncio.Event(), []
+    tasks = _BackgroundTasks(stop, died)
+
+    async def fails() -> None:
+        raise RuntimeError("boom")
+
+    async def runs() -> None:
+        await asyncio.sleep(3600)
+
+    tasks.spawn("relay-fails", fails())
+    tasks.spawn("relay-runs", runs())
+    await asyncio.wait_for(stop.wait(), 5)
+    await tasks.cancel()
+    assert ["relay-fails"] == died

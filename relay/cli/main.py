@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _serve(config: Config, say: Say) -> int:
-    from relay.app import run_relay
+    from relay.app import BackgroundTaskDied, run_relay
     from relay.lifecycle import ShutdownIncomplete
 
     stop = asyncio.Event()
@@ -93,6 +93,9 @@ async def _serve(config: Config, say: Say) -> int:
     except ConfigError as exc:  # found at start against the database (a changed relay id)
         say.error("relay.config_error", error=str(exc))
         return 2
+    except BackgroundTaskDied as exc:
+        say.error("relay.stopped_by_failure", error=str(exc))
+        return 1
     except ShutdownIncomplete as incomplete:
         say.error("relay.stopped_incomplete", error=str(incomplete))
         return 1

@@ -80,6 +80,8 @@ register({
     "relay.cannot_listen": ("cannot listen on the configured address: {error}",
                             "impossible d'écouter à l'adresse configurée : {error}"),
     "relay.stopped_incomplete": ("stopped, but {error}", "arrêté, mais {error}"),
+    "relay.stopped_by_failure": ("stopped because {error} (see the log)",
+                                 "arrêté parce que {error} (voir le journal)"),
     "relay.intact": ("intact: {events} events, head {head}, head hash {hash}",
                      "intacte : {events} événements, tête {head}, empreinte de tête {hash}"),
     "relay.broken": ("broken at seq {seq}: {reason} ({events} events verified before it)",

@@ -67,6 +67,20 @@ _RELAY: dict[str, Any] = {
     "received_at": {**ref("Timestamp"), "readOnly": True,
                     "description": "The relay's clock when it received the alert"},
 }
+# Federation (docs/federation.md): set by the origin relay once it has an id, and by a
+# relay that received the alert from a peer; never required.
+_FEDERATION: dict[str, Any] = {
+    "origin_relay": {"type": "string", "pattern": "^[A-Z0-9-]{2,20}$", "readOnly": True,
+                     "description": "The relay where the alert was published"},
+    "origin_seq": {"type": "integer", "minimum": 1, "readOnly": True,
+                   "description": "Its seq at the origin relay (an alert received from a peer)"},
+    "audience": {"type": "object", "readOnly": True, "additionalProperties": False,
+                 "required": ["countries", "units"],
+                 "description": "The countries and units of this relay the origin addressed"
+                                " (an alert received from a peer)",
+                 "properties": {"countries": {"type": "array", "items": {"type": "string"}},
+                                "units": {"type": "array", "items": ref("UnitId")}}},
+}
 
 
 def _alert(kind: str, *, stored: bool) -> dict[str, Any]:
@@ -76,6 +90,7 @@ def _alert(kind: str, *, stored: bool) -> dict[str, Any]:
     schema["properties"]["kind"] = {"type": "string", "const": kind}
     if stored:
         schema["properties"].update(_RELAY)
+        schema["properties"].update(_FEDERATION)
         schema["required"] += [f.name for f in ALERT.fields if f.default is not None]
         schema["required"] += list(_RELAY)
     return schema

@@ -42,11 +42,15 @@ from relay.federation.inbound import Refused, receipt_alert_id, remote_alert, re
 from relay.metrics import RelayMetrics
 from relay.store import federation as store
 from relay.store.eventlog import find_alert
+from relay.store.pool import STORE_DOWN_ERRORS
 
 __all__ = ["Link"]
 
 _log = structlog.get_logger("relay.federation.link")
 _QUEUE_END = None
+# The peer, the network or the database failed: the link goes down and comes back.
+_LINK_DOWN: tuple[type[Exception], ...] = (
+    *STORE_DOWN_ERRORS, websockets.WebSocketException, BadFrame, asyncpg.PostgresError)
 QUEUE_BYTES = 16 * 1024 * 1024  # received frames waiting to be applied, at most
 
 
@@ -121,8 +125,7 @@ class Link:
                 except LinkRefused as exc:
                     state, error = "refused", str(exc)
                     delay = self._config.reconnect_max_seconds
-                except (OSError, websockets.WebSocketException, TimeoutError, BadFrame,
-                        asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                except _LINK_DOWN as exc:
                     error = f"{type(exc).__name__}: {str(exc)[:200]}"
                 except Exception as exc:  # noqa: BLE001 - a defect must not stop the relay
                     error = type(exc).__name__
@@ -267,7 +270,11 @@ class Link:
             return position
         self._head_written = head
         async with self._pool.acquire() as conn:
-            _, fresh = await store.apply_remote(conn, self.peer.id, batch, moved, head)
+            try:
+                _, fresh = await store.apply_remote(conn, self.peer.id, batch, moved, head)
+            except asyncpg.InternalClientError:
+                conn.terminate()  # its protocol state is lost: never hand it out again
+                raise
         if fresh:
             self._last_applied = time.monotonic()
             self._applied.inc(len(fresh))

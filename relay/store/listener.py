@@ -16,13 +16,16 @@ import asyncpg
 import structlog
 
 from relay.store.eventlog import read_head
-from relay.store.pool import assume_role
+from relay.store.pool import STORE_DOWN_ERRORS, assume_role
 from relay.store.writer import EVENTS_CHANNEL
 
 __all__ = ["Listener"]
 _log = structlog.get_logger("relay.listener")
 _POLL_SECONDS = 1.0
 
+
+# The database is gone or restarting: reconnect (never let the listener die).
+_RETRIED: tuple[type[Exception], ...] = (*STORE_DOWN_ERRORS, asyncpg.PostgresError)
 
 class Listener:
     def __init__(
@@ -47,8 +50,7 @@ class Listener:
         while True:
             try:
                 await self._session()
-            except (OSError, ConnectionError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                    TimeoutError) as exc:
+            except _RETRIED as exc:
                 self.connected.clear()
                 _log.warning("listener_reconnecting", error=type(exc).__name__, retry_in=delay)
                 await asyncio.sleep(delay)

@@ -30,7 +30,7 @@ __all__ = [
     "within",
 ]
 
-STORE_DOWN_ERRORS: tuple[type[BaseException], ...] = (
+STORE_DOWN_ERRORS: tuple[type[Exception], ...] = (
     OSError,
     ConnectionError,
     TimeoutError,
