@@ -142,3 +142,21 @@ async def test_an_answer_given_in_the_peer_s_console_reaches_the_officer_at_the_
         assert [] == partner.console_errors
     finally:
         await context.close()
+
+
+async def test_the_operator_sees_the_peer_relays_units_as_remote(chrome, federation):
+    """The operator's units view lists the units ML published to SN, with their relay, in
+    a table of their own (they have no token here, no actions)."""
+    sn = federation["SN"]
+    token = await sn.add_unit("SN-DSS-OPS", roles="admin")
+    context, operator = await new_page(chrome)
+    try:
+        await sign_in(operator, sn.process, token)
+        remote = operator.locator("#remote-units")
+        await expect(remote).to_be_visible()
+        row = remote.locator("#remote-units-rows tr").filter(has=operator.locator("th", has_text=OFFICER))
+        await expect(row.locator("td").nth(1)).to_have_text("ML")
+        await expect(operator.locator("#units-rows")).not_to_contain_text(OFFICER)
+        assert [] == operator.console_errors
+    finally:
+        await context.close()

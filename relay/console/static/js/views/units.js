@@ -12,6 +12,7 @@ export class UnitsView {
   constructor(app) {
     this.app = app;
     this.units = [];
+    this.remoteUnits = [];
     this.selected = null; // the unit whose panel is open
     this.tokens = [];
     for (const container of document.querySelectorAll("[data-roles]")) {
@@ -55,6 +56,7 @@ export class UnitsView {
 
   reset() {
     this.units = [];
+    this.remoteUnits = [];
     this.selected = null;
     this.hideToken();
     replace(byId("units-rows"));
@@ -80,6 +82,7 @@ export class UnitsView {
     const result = await this.call("GET", "/v1/admin/units");
     if (!result) return;
     this.units = result.units;
+    this.remoteUnits = result.remote_units || [];
     this.renderUnits();
     if (this.selected) {
       this.selected = this.units.find((unit) => unit.unit_id === this.selected.unit_id) || null;
@@ -107,6 +110,12 @@ export class UnitsView {
             on: {click: () => this.suspend(unit, !unit.suspended)}},
           app.t(unit.suspended ? "units.reinstate" : "units.suspend"))));
     }));
+    const remote = this.remoteUnits || [];
+    byId("remote-units").hidden = remote.length === 0;
+    replace(byId("remote-units-rows"), remote.map((unit) => h("tr", {},
+      h("th", {scope: "row"}, unit.unit_id, unit.name ? h("span", {class: "sub"}, ` ${unit.name}`) : null),
+      h("td", {}, [unit.country, unit.airport].filter(Boolean).join(" · ")),
+      h("td", {}, unit.relay))));
   }
 
   select(unit) {
