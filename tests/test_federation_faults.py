@@ -25,7 +25,7 @@ import math
 import os
 import random
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from relay.store.embedded import EmbeddedPostgres
 from tests.alert_examples import seizure_alert
 from tests.conftest import fresh_database
 from tests.federation import FederatedRelay, Federation, build_federation, read_replay, wait_for
-from tests.support import run_relay, stream_client
+from tests.support import StreamClient, run_relay, stream_client
 
 # RELAY_TEST_*: not RELAY_FEDERATION_*, which the relays (inheriting this environment)
 # would read as [federation] keys.
@@ -286,10 +286,11 @@ class _Again(Exception):
     """Resume the stream from the last event handled."""
 
 
-async def answer_receipts(relay: FederatedRelay, unit: str, traffic: Traffic) -> None:
-    """A unit at a receiving relay: follows its stream, resuming with ``since`` after
-    every cut, and answers each peer's alert that asks for it with one receipt, resent
-    with the same frame id until acknowledged. Runs until cancelled."""
+async def _resuming(relay: FederatedRelay, unit: str,
+                    handle: Callable[[StreamClient, dict[str, Any]], Awaitable[None]],
+                    retried: Callable[[BaseException], None] = lambda exc: None) -> None:
+    """A unit following its stream, resuming with ``since`` after every cut, giving each
+    event to ``handle`` (which raises :class:`_Again` to resume). Runs until cancelled."""
     last = 0
     while True:
         try:
@@ -298,37 +299,41 @@ async def answer_receipts(relay: FederatedRelay, unit: str, traffic: Traffic) ->
                     raise _Again
                 while True:
                     frame = await client.recv_until(lambda f: f["type"] in ("alert", "receipt"), 60)
-                    alert = frame.get("alert", {})
-                    key = (relay.relay_id, alert.get("alert_id"))
-                    if RECEIPT_WANTED in alert.get("summary", "") and key not in traffic.receipts \
-                            and alert.get("origin_relay", relay.relay_id) != relay.relay_id:
-                        reply = await client.request({"type": "receipt", "id": f"r-{key[1]}",
-                                                      "alert_id": key[1], "status": "received"})
-                        if reply["type"] != "ack":
-                            assert reply["code"] in ("unavailable", "rate_limited"), reply
-                            raise _Again
-                        traffic.receipts[key] = reply
+                    await handle(client, frame)
                     last = frame["seq"]
         except (*RETRIABLE, _Again) as exc:
-            traffic.retries += 1
-            traffic.why[f"{relay.relay_id} receipt {type(exc).__name__}"] += 1
+            retried(exc)
             await asyncio.sleep(0.1)
+
+
+async def answer_receipts(relay: FederatedRelay, unit: str, traffic: Traffic) -> None:
+    """A unit at a receiving relay that answers each peer's alert asking for it with one
+    receipt, resent with the same frame id until acknowledged."""
+    async def answer(client: StreamClient, frame: dict[str, Any]) -> None:
+        alert = frame.get("alert", {})
+        key = (relay.relay_id, alert.get("alert_id"))
+        if RECEIPT_WANTED in alert.get("summary", "") and key not in traffic.receipts \
+                and alert.get("origin_relay", relay.relay_id) != relay.relay_id:
+            reply = await client.request({"type": "receipt", "id": f"r-{key[1]}",
+                                          "alert_id": key[1], "status": "received"})
+            if reply["type"] != "ack":
+                assert reply["code"] in ("unavailable", "rate_limited"), reply
+                raise _Again
+            traffic.receipts[key] = reply
+
+    def retried(exc: BaseException) -> None:
+        traffic.retries += 1
+        traffic.why[f"{relay.relay_id} receipt {type(exc).__name__}"] += 1
+
+    await _resuming(relay, unit, answer, retried)
 
 
 async def follow(relay: FederatedRelay, unit: str, seen: list[dict[str, Any]]) -> None:
-    """A live subscriber that resumes with ``since`` after every cut. Runs until cancelled."""
-    last = 0
-    while True:
-        try:
-            async with stream_client(relay.process, relay.units[unit]) as client:
-                if (await client.subscribe(since=last))["type"] != "subscribed":
-                    raise _Again
-                while True:
-                    frame = await client.recv_until(lambda f: f["type"] in ("alert", "receipt"), 60)
-                    seen.append(frame)
-                    last = frame["seq"]
-        except (*RETRIABLE, _Again):
-            await asyncio.sleep(0.1)
+    """A live subscriber that resumes with ``since`` after every cut."""
+    async def keep(client: StreamClient, frame: dict[str, Any]) -> None:
+        seen.append(frame)
+
+    await _resuming(relay, unit, keep)
 
 
 async def _ready(relay: FederatedRelay) -> bool:
