@@ -92,7 +92,7 @@ async def attacked(dsn, workdir):
             peer.script = _script(good, red, own["alert_id"])
             peer.go.set()
             await relay.log_lines(lambda line: line.get("event") == "link_up"
-                                  and line.get("since") == 9, timeout=15)
+                                  and line.get("since") == 10, timeout=15)
             yield relay, peer, sn_token, (good["alert"]["alert_id"], red["alert"]["alert_id"], own["seq"])
         finally:
             await relay.stop()
@@ -117,7 +117,8 @@ def _script(good: dict[str, Any], red: dict[str, Any], own_alert: str) -> list[b
             "alert_id": own_alert, "unit": "SN-DSS-JAITF", "status": "negative",
             "at": "2026-11-23T10:00:00Z"}},
         {**_alert(8), "alert": {**good["alert"], "summary": "same id, other content"}},
-        {"type": "position", "seq": 9, "head": 20},
+        _alert(9, msg_type="cancel", references=own_alert, summary="cancelled by ML"),  # SN's alert
+        {"type": "position", "seq": 10, "head": 20},
         b"\xc1 not msgpack",  # garbage: the link is dropped and comes back from its cursor
     ]
 
@@ -133,9 +134,9 @@ async def test_only_the_valid_events_are_stored_once_with_the_audience_cut_to_lo
     finally:
         await conn.close()
     assert [(good_id, "ML", 1, [], ["SN"]), (red_id, "ML", 4, ["SN-DSS-JAITF"], [])] == [tuple(r) for r in rows]
-    assert (9, 2) == (link["position"], link["applied_events"])
+    assert (10, 2) == (link["position"], link["applied_events"])
     assert ["ML-BKO-JAITF"] == [row["unit_id"] for row in remote]
-    assert [0, 9] == peer.since[:2]  # it resumed from the cursor it had committed
+    assert [0, 10] == peer.since[:2]  # it resumed from the cursor it had committed
     assert peer.tokens[0] == "Bearer relay_" + "x" * 43
 
 
@@ -143,13 +144,14 @@ async def test_every_refusal_is_logged_without_the_content(attacked):
     relay, _, _, _ = attacked
     lines = await relay.log_lines(lambda line: line.get("event") == "peer_frame_refused")
     refused = [line["reason"] for line in lines if line.get("event") == "peer_event_refused"]
-    assert 6 == len(refused), refused
+    assert 7 == len(refused), refused
     assert any("another origin relay" in reason for reason in refused)
     assert any("invalid_alert" in reason for reason in refused)
     assert any("no alert that originated here" in reason for reason in refused)
     assert any("its origin unit is a unit of this relay" in reason for reason in refused)
     assert any("its unit is a unit of this relay" in reason for reason in refused)
     assert any("alert id is already stored" in reason for reason in refused)
+    assert any("amends an alert that is not its unit's" in reason for reason in refused)
     units = {line["unit"]: line["reason"] for line in lines if line.get("event") == "remote_unit_refused"}
     assert {"FR-CDG-OFAST": "country_not_granted", "SN-DSS-JAITF": "local_unit_id"} == units
     text = relay.log_path.read_text()

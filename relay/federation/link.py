@@ -294,6 +294,7 @@ class Link:
                 stored = taken.get(pending.alert_id)
                 if stored is not None and stored != (self.peer.id, pending.origin_seq):
                     raise Refused(f"event {frame['seq']}: its alert id is already stored here")
+                await self._check_reference(frame["seq"], pending)
                 return pending  # (the same event stored by another process: stored once)
             alert = await find_alert(self._pool, receipt_alert_id(frame))
             return remote_receipt(frame, self.peer.id, alert, self._local_units)
@@ -301,6 +302,18 @@ class Link:
             self._refused.inc()
             _log.error("peer_event_refused", peer=self.peer.id, reason=str(exc))
             return None
+
+    async def _check_reference(self, seq: int, pending: PendingEvent) -> None:
+        """An update or cancel must be of an alert of the same unit at the same relay: a
+        peer cannot amend, in the eyes of this relay's units, an alert it did not send
+        (one it refers to that never reached this relay is fine)."""
+        reference = pending.facts.references if pending.facts is not None else None
+        if reference is None:
+            return
+        original = await find_alert(self._pool, reference)
+        if original is not None and (original.origin_relay != self.peer.id
+                                     or original.origin_unit != pending.origin_unit):
+            raise Refused(f"event {seq}: it amends an alert that is not its unit's")
 
     async def _refresh_local_units(self, frames: list[dict[str, Any] | None]) -> None:
         """This relay's units (an audience keeps only them; a peer may not speak for one):
