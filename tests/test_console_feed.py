@@ -350,3 +350,28 @@ async def test_the_feed_holds_10000_alerts_in_a_bounded_page_and_a_live_one_stil
         assert [] == partner.console_errors
     finally:
         await context.close()
+
+
+async def test_only_an_alerts_own_unit_at_its_own_relay_changes_it_in_the_feed(origin):
+    """A cancel or update naming another unit's alert (e.g. from a peer relay: a forgery)
+    is shown alone, never applied to that alert; and one that came first does not hide
+    the real alert when it arrives (docs/federation.md)."""
+    result = await run(origin, FEED + """
+        const state = new FeedState();
+        state.apply(alert(1, 'a', {origin_relay: 'FR', origin_unit: 'FR-CDG-OFAST'}));
+        state.apply(alert(2, 'x', {msg_type: 'cancel', references: 'a', origin_relay: 'SN',
+                                   origin_unit: 'FR-CDG-OFAST', summary: 'forged'}));
+        state.apply(alert(3, 'y', {msg_type: 'cancel', references: 'z', origin_relay: 'SN',
+                                   origin_unit: 'SN-DSS-JAITF', summary: 'forged early'}));
+        state.apply(alert(4, 'z', {origin_relay: 'FR', origin_unit: 'FR-CDG-OFAST', summary: 'real z'}));
+        state.apply(alert(5, 'a2', {msg_type: 'update', references: 'a', origin_relay: 'FR',
+                                    origin_unit: 'FR-CDG-OFAST', summary: 'real update'}));
+        const a = state.byKey.get('a'), z = state.byKey.get('z');
+        return {a: [a.cancelled, a.alert.summary], z: [z.cancelled, z.partial, z.alert.summary],
+                alone: ['x', 'y'].map(k => state.byKey.get(k)?.cancelled),
+                keys: state.page(0, 10).map(e => e.key).sort()};
+    """)
+    assert [False, "real update"] == result["a"]
+    assert [False, False, "real z"] == result["z"]
+    assert [True, True] == result["alone"]
+    assert ["a", "x", "y", "z"] == result["keys"]

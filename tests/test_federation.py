@@ -244,20 +244,29 @@ async def test_peers_units_appear_in_unit_lists_as_remote_and_can_be_named(trian
     assert [] == await _rows(ml.dsn, "SELECT token_id FROM relay_tokens WHERE unit_id = 'SN-DSS-JAITF'")
 
 
-async def test_a_unit_id_already_used_here_or_out_of_scope_is_refused_never_merged(triangle):
-    """FR publishes a unit with an id ML already has, and one of a country ML did not grant
-    FR: ML refuses both (logged), and keeps its own unit as it was."""
+async def test_a_unit_out_of_the_granted_scope_is_refused_and_an_id_is_never_shared(triangle):
+    """FR publishes a unit of a country ML did not grant FR: ML refuses it (logged). FR
+    cannot add a unit with the id of one of ML's (it knows ML's units); the refusal of a
+    peer's unit whose id is local is tested with a scripted peer
+    (tests/test_federation_hostile.py)."""
     ml, fr = triangle["ML"], triangle["FR"]
-    await fr.add_unit("ML-BKO-DOUANE", country="FR")
     await fr.add_unit("DE-FRA-BKA", country="DE")
     lines = await ml.process.log_lines(lambda line: line.get("event") == "remote_unit_refused"
                                        and line.get("unit") == "DE-FRA-BKA")
     refused = {line["unit"]: line["reason"] for line in lines if line.get("event") == "remote_unit_refused"}
-    assert {"ML-BKO-DOUANE": "local_unit_id", "DE-FRA-BKA": "country_not_granted"} == refused
-    assert [] == await _rows(ml.dsn, "SELECT unit_id FROM relay_remote_units WHERE unit_id IN"
-                                     " ('ML-BKO-DOUANE', 'DE-FRA-BKA')")
-    [own] = await _rows(ml.dsn, "SELECT country FROM relay_units WHERE unit_id = 'ML-BKO-DOUANE'")
-    assert "ML" == own["country"]
+    assert {"DE-FRA-BKA": "country_not_granted"} == refused
+    assert [] == await _rows(ml.dsn, "SELECT unit_id FROM relay_remote_units WHERE unit_id = 'DE-FRA-BKA'")
+    taken = run_relay("units", "add", "ML-BKO-DOUANE", "--country", "FR", "--roles", "subscribe", dsn=fr.dsn)
+    assert 0 != taken.returncode and "peer relay ML" in taken.stderr
+
+
+async def test_a_local_unit_cannot_take_the_id_of_a_peers_unit(triangle):
+    """Else a red alert naming it would cross to the peer: the id is refused at ML."""
+    ml = triangle["ML"]
+    added = run_relay("units", "add", "SN-DSS-POLICE", "--country", "ML", "--roles", "subscribe", dsn=ml.dsn)
+    assert 0 != added.returncode
+    assert "peer relay SN" in added.stderr
+    assert [] == await _rows(ml.dsn, "SELECT unit_id FROM relay_units WHERE unit_id = 'SN-DSS-POLICE'")
 
 
 async def test_a_federation_token_may_only_federate(triangle):

@@ -73,6 +73,8 @@ async def attacked(dsn, workdir):
     conn = await asyncpg.connect(dsn)
     try:
         await grant_peer(conn, SETUP, "ML", ["ML"])  # what SN accepts of ML's directory
+        await conn.execute("INSERT INTO relay_remote_units (unit_id, relay_id, country)"
+                           " VALUES ('FR-CDG-OFAST', 'FR', 'FR')")  # as if FR's directory came
     finally:
         await conn.close()
     good, red = _alert(1), _alert(4, {"countries": ["SN"], "units": ["SN-DSS-JAITF", "FR-CDG-OFAST"]},
@@ -92,7 +94,7 @@ async def attacked(dsn, workdir):
             peer.script = _script(good, red, own["alert_id"])
             peer.go.set()
             await relay.log_lines(lambda line: line.get("event") == "link_up"
-                                  and line.get("since") == 10, timeout=15)
+                                  and line.get("since") == 11, timeout=15)
             yield relay, peer, sn_token, (good["alert"]["alert_id"], red["alert"]["alert_id"], own["seq"])
         finally:
             await relay.stop()
@@ -118,7 +120,8 @@ def _script(good: dict[str, Any], red: dict[str, Any], own_alert: str) -> list[b
             "at": "2026-11-23T10:00:00Z"}},
         {**_alert(8), "alert": {**good["alert"], "summary": "same id, other content"}},
         _alert(9, msg_type="cancel", references=own_alert, summary="cancelled by ML"),  # SN's alert
-        {"type": "position", "seq": 10, "head": 20},
+        _alert(10, origin_unit="FR-CDG-OFAST"),  # passed off as FR's
+        {"type": "position", "seq": 11, "head": 20},
         b"\xc1 not msgpack",  # garbage: the link is dropped and comes back from its cursor
     ]
 
@@ -130,13 +133,13 @@ async def test_only_the_valid_events_are_stored_once_with_the_audience_cut_to_lo
         rows = await conn.fetch("SELECT alert_id::text, origin_relay, origin_seq, dist_units,"
                                 " dist_countries FROM relay_events WHERE seq <> $1 ORDER BY seq", own_seq)
         link = await conn.fetchrow("SELECT position, applied_events FROM relay_links WHERE peer_id = 'ML'")
-        remote = await conn.fetch("SELECT unit_id FROM relay_remote_units ORDER BY unit_id")
+        remote = await conn.fetch("SELECT unit_id FROM relay_remote_units WHERE relay_id = 'ML' ORDER BY unit_id")
     finally:
         await conn.close()
     assert [(good_id, "ML", 1, [], ["SN"]), (red_id, "ML", 4, ["SN-DSS-JAITF"], [])] == [tuple(r) for r in rows]
-    assert (10, 2) == (link["position"], link["applied_events"])
+    assert (11, 2) == (link["position"], link["applied_events"])
     assert ["ML-BKO-JAITF"] == [row["unit_id"] for row in remote]
-    assert [0, 10] == peer.since[:2]  # it resumed from the cursor it had committed
+    assert [0, 11] == peer.since[:2]  # it resumed from the cursor it had committed
     assert peer.tokens[0] == "Bearer relay_" + "x" * 43
 
 
@@ -144,7 +147,7 @@ async def test_every_refusal_is_logged_without_the_content(attacked):
     relay, _, _, _ = attacked
     lines = await relay.log_lines(lambda line: line.get("event") == "peer_frame_refused")
     refused = [line["reason"] for line in lines if line.get("event") == "peer_event_refused"]
-    assert 7 == len(refused), refused
+    assert 8 == len(refused), refused
     assert any("another origin relay" in reason for reason in refused)
     assert any("invalid_alert" in reason for reason in refused)
     assert any("no alert that originated here" in reason for reason in refused)
@@ -152,6 +155,7 @@ async def test_every_refusal_is_logged_without_the_content(attacked):
     assert any("its unit is a unit of this relay" in reason for reason in refused)
     assert any("alert id is already stored" in reason for reason in refused)
     assert any("amends an alert that is not its unit's" in reason for reason in refused)
+    assert any("its unit is a unit of relay FR" in reason for reason in refused)
     units = {line["unit"]: line["reason"] for line in lines if line.get("event") == "remote_unit_refused"}
     assert {"FR-CDG-OFAST": "country_not_granted", "SN-DSS-JAITF": "local_unit_id"} == units
     text = relay.log_path.read_text()

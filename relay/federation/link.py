@@ -103,6 +103,7 @@ class Link:
         self._metrics = metrics
         self._max_frame_bytes = max_frame_bytes
         self._local_units: frozenset[str] = frozenset()
+        self._other_units: dict[str, str] = {}  # other peers' units here -> their relay
         self._units_read_at = 0.0
         self._last_applied = time.monotonic()
         self._head_written: int | None = None
@@ -240,7 +241,12 @@ class Link:
                 if kind in ("alert", "receipt"):
                     seq = frame.get("seq")
                     if type(seq) is not int or seq <= moved:
-                        continue  # already applied (or not a seq): never twice
+                        # already applied, or not a seq: never twice (and an honest peer
+                        # never sends one: it was asked for what follows the cursor)
+                        self._refused.inc()
+                        _log.warning("peer_event_out_of_order", peer=self.peer.id,
+                                     seq=seq if type(seq) is int else None, cursor=moved)
+                        continue
                     pending = await self._convert(frame, taken)
                     if pending is not None:
                         batch.append(pending)
@@ -291,17 +297,28 @@ class Link:
         try:
             if frame["type"] == "alert":
                 pending = remote_alert(frame, self.peer.id, self._local_units)
+                self._not_another_relays_unit(frame["seq"], pending.origin_unit)
                 stored = taken.get(pending.alert_id)
                 if stored is not None and stored != (self.peer.id, pending.origin_seq):
                     raise Refused(f"event {frame['seq']}: its alert id is already stored here")
                 await self._check_reference(frame["seq"], pending)
                 return pending  # (the same event stored by another process: stored once)
             alert = await find_alert(self._pool, receipt_alert_id(frame))
-            return remote_receipt(frame, self.peer.id, alert, self._local_units)
+            receipt = remote_receipt(frame, self.peer.id, alert, self._local_units)
+            self._not_another_relays_unit(frame["seq"], receipt.unit_id)
+            return receipt
         except Refused as exc:
             self._refused.inc()
             _log.error("peer_event_refused", peer=self.peer.id, reason=str(exc))
             return None
+
+    def _not_another_relays_unit(self, seq: int, unit_id: str) -> None:
+        """A peer speaks only for units that are not known to be another peer's (their
+        directories were accepted here): it cannot pass off an alert or a receipt as a
+        third relay's."""
+        owner = self._other_units.get(unit_id)
+        if owner is not None:
+            raise Refused(f"event {seq}: its unit is a unit of relay {owner}")
 
     async def _check_reference(self, seq: int, pending: PendingEvent) -> None:
         """An update or cancel must be of an alert of the same unit at the same relay: a
@@ -328,6 +345,8 @@ class Link:
         stale = time.monotonic() - self._units_read_at > 5.0
         if stale or any(names_unknown(frame) for frame in frames):
             self._local_units = await store.local_unit_ids(self._pool)
+            self._other_units = {unit.unit_id: relay_id for relay_id, unit
+                                 in await store.remote_units(self._pool) if relay_id != self.peer.id}
             self._units_read_at = time.monotonic()
 
     async def _stored_alert_ids(self, frames: list[dict[str, Any] | None]
@@ -353,7 +372,8 @@ class Link:
             return
         async with self._pool.acquire() as conn:
             result = await store.replace_directory(conn, self.peer.id, units)
-        await self._scopes.refresh()  # the feeds of this process name the new units at once
+        if result.changed:
+            await self._scopes.refresh()  # the feeds of this process name the new units at once
         _log.info("peer_directory", peer=self.peer.id, accepted=result.accepted,
                   refused=len(result.refused))
         for unit_id, reason in sorted(result.refused.items())[:50]:

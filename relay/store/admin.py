@@ -295,6 +295,11 @@ async def add_unit(conn: asyncpg.Connection, actor: Actor, unit_id: str, *, coun
     _refuse(f"unit {unit_id} cannot be added", new_unit_problems(unit_id, country, airport, name, roles))
     async with conn.transaction():
         await _check_actor(conn, actor)
+        remote = await conn.fetchval("SELECT relay_id FROM relay_remote_units WHERE unit_id = $1",
+                                     unit_id)
+        if remote is not None:  # never merged with a peer's unit (federation.md)
+            raise Conflict(f"unit {unit_id} is a unit of peer relay {remote}",
+                           [Problem("unit_id", "already_exists", {"value": unit_id})])
         try:
             await conn.execute(
                 "INSERT INTO relay_units (unit_id, country, airport, name, roles)"

@@ -161,8 +161,10 @@ async def peer_scope(conn: asyncpg.Connection | asyncpg.Pool, peer_id: str) -> P
         "SELECT countries FROM relay_peers WHERE peer_id = $1 AND revoked_at IS NULL", peer_id)
     if countries is None:
         return None
-    rows = await conn.fetch("SELECT unit_id FROM relay_remote_units WHERE relay_id = $1"
-                            " AND country = ANY($2::text[])", peer_id, countries)
+    rows = await conn.fetch("SELECT unit_id FROM relay_remote_units r WHERE relay_id = $1"
+                            " AND country = ANY($2::text[]) AND NOT EXISTS"
+                            " (SELECT 1 FROM relay_units u WHERE u.unit_id = r.unit_id)",
+                            peer_id, countries)
     return PeerScope(peer_id, frozenset(countries), frozenset(row["unit_id"] for row in rows))
 
 
@@ -172,6 +174,7 @@ async def peer_scopes(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, Peer
         "SELECT p.peer_id, p.countries, coalesce(array_agg(r.unit_id) FILTER (WHERE r.unit_id"
         " IS NOT NULL), '{}') AS units FROM relay_peers p LEFT JOIN relay_remote_units r"
         " ON r.relay_id = p.peer_id AND r.country = ANY(p.countries)"
+        " AND NOT EXISTS (SELECT 1 FROM relay_units u WHERE u.unit_id = r.unit_id)"
         " WHERE p.revoked_at IS NULL GROUP BY p.peer_id, p.countries")
     return {r["peer_id"]: PeerScope(r["peer_id"], frozenset(r["countries"]), frozenset(r["units"]))
             for r in rows}
@@ -239,6 +242,7 @@ async def local_unit_ids(conn: Connection | asyncpg.Pool) -> frozenset[str]:
 class DirectoryResult:
     accepted: int
     refused: dict[str, str]  # unit id -> why
+    changed: bool = True
 
 
 async def replace_directory(conn: Connection, peer_id: str,
@@ -247,6 +251,7 @@ async def replace_directory(conn: Connection, peer_id: str,
     peer, no id of a local unit or of another peer's; the peer's other units go."""
     refused: dict[str, str] = {}
     async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('relay_directory:' || $1))", peer_id)
         granted = await conn.fetchval(
             "SELECT countries FROM relay_peers WHERE peer_id = $1 AND revoked_at IS NULL", peer_id)
         scope = frozenset(granted or ())
@@ -263,6 +268,10 @@ async def replace_directory(conn: Connection, peer_id: str,
                 refused[unit.unit_id] = f"unit_of_{others[unit.unit_id]}"
             else:
                 kept.append(unit)
+        stored = {RemoteUnit(r["unit_id"], r["country"], r["airport"], r["name"]) for r in await conn.fetch(
+            "SELECT unit_id, country, airport, name FROM relay_remote_units WHERE relay_id = $1", peer_id)}
+        if stored == set(kept):  # the same directory again: nothing to write or announce
+            return DirectoryResult(len(kept), refused, changed=False)
         await conn.execute(
             "DELETE FROM relay_remote_units WHERE relay_id = $1 AND NOT unit_id = ANY($2::text[])",
             peer_id, [unit.unit_id for unit in kept])

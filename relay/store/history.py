@@ -121,8 +121,13 @@ async def read_alert_file(pool: asyncpg.Pool, alert_id: str, viewer: Viewer | No
         found = await _visible_alerts(conn, viewer, regions, "alert_id = $1::uuid", alert_id)
         if not found:
             return None
-        related = await _visible_alerts(conn, viewer, regions, "refs = $1::uuid", alert_id,
-                                        newest=MAX_RELATED + 1)
+        # Its updates and cancellation: only its own unit's, from its own relay (a peer's
+        # alert naming it cannot amend it: federation.md).
+        related = await _visible_alerts(
+            conn, viewer, regions,
+            "refs = $1::uuid AND (origin_unit, coalesce(origin_relay, '')) = (SELECT origin_unit,"
+            " coalesce(origin_relay, '') FROM relay_events WHERE alert_id = $1::uuid AND kind = 'alert')",
+            alert_id, newest=MAX_RELATED + 1)
         receipts = await conn.fetch(
             "SELECT seq, origin_unit, author_unit, received_at, receipt_status, body_json"
             " FROM relay_events WHERE kind = 'receipt' AND alert_id = $1::uuid ORDER BY seq"

@@ -48,15 +48,23 @@ export class FeedState {
   applyAlert(seq, alert) {
     const type = alert.msg_type || "alert";
     if (type === "alert" || !alert.references) {
-      if (this.byKey.has(alert.alert_id)) return null;
+      const existing = this.byKey.get(alert.alert_id);
+      if (existing && !(existing.partial && existing.author !== authorOf(alert))) return null;
+      if (existing) this.rekey(existing); // another unit's change shown alone keeps its own card
       const entry = newEntry(alert.alert_id, seq, alert);
       this.add(entry);
       this.rootOf.set(alert.alert_id, entry.key);
       return {entry, isNew: true};
     }
-    const key = this.rootOf.get(alert.references) ?? alert.references;
+    let key = this.rootOf.get(alert.references) ?? alert.references;
     let entry = this.byKey.get(key);
     let isNew = false;
+    if (entry && entry.author !== authorOf(alert)) {
+      // Only the alert's own unit, at its own relay, changes it: another's "update" or
+      // "cancel" naming it is shown alone, as what it is (docs/federation.md).
+      key = alert.alert_id;
+      entry = this.byKey.get(key);
+    }
     if (!entry) { // the alert it changes is older than the feed: show the change alone
       entry = newEntry(key, seq, alert);
       entry.partial = true;
@@ -75,6 +83,19 @@ export class FeedState {
     entry.lastSeq = seq;
     entry.version += 1;
     return {entry, isNew};
+  }
+
+  /** Move an entry to the key of its own first alert (the one that made it). */
+  rekey(entry) {
+    const old = entry.key;
+    const own = (entry.updates[0] || entry.cancel).alert.alert_id;
+    this.byKey.delete(old);
+    entry.key = own;
+    this.byKey.set(own, entry);
+    for (const [id, key] of this.rootOf) {
+      if (key === old && id !== old) this.rootOf.set(id, own);
+    }
+    this.rootOf.delete(old); // the original, arriving now, takes its own id back
   }
 
   applyReceipt(seq, receipt) {
@@ -134,7 +155,12 @@ export class FeedState {
 
 function newEntry(key, seq, alert) {
   return {key, seq, lastSeq: seq, alert, updates: [], cancelled: false, cancel: null,
-          receipts: [], partial: false, version: 1};
+          receipts: [], partial: false, version: 1, author: authorOf(alert)};
+}
+
+/** Who may change an alert: its unit, at its relay. */
+function authorOf(alert) {
+  return `${alert.origin_unit || ""}@${alert.origin_relay || ""}`;
 }
 
 function insertionPoint(entries, seq) {
