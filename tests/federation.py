@@ -22,7 +22,8 @@ from relay.store.federation import grant_peer
 from tests.proxy import CuttingProxy
 from tests.support import SETUP, TIMEOUT, RelayProcess, create_unit, stream_client
 
-__all__ = ["FederatedRelay", "Federation", "build_federation", "read_replay", "wait_for"]
+__all__ = ["FederatedRelay", "Federation", "build_federation", "grant_to_file", "read_replay",
+           "wait_for"]
 
 FAST = """
 [limits]
@@ -64,6 +65,13 @@ async def _grant(dsn: str, peer_id: str, countries: Sequence[str]) -> str:
         return (await grant_peer(conn, SETUP, peer_id, countries)).token
     finally:
         await conn.close()
+
+
+async def grant_to_file(dsn: str, peer_id: str, countries: Sequence[str], token_file: Path) -> Path:
+    """The relay of ``dsn`` grants ``peer_id``; its token written where the peer's link reads it."""
+    token = await _grant(dsn, peer_id, countries)
+    token_file.write_text(token + "\n")  # noqa: ASYNC240 - a few bytes, in a test
+    return token_file
 
 
 @contextlib.asynccontextmanager

@@ -9,11 +9,10 @@ import asyncio
 import asyncpg
 import pytest
 
-from relay.store.federation import grant_peer
 from tests.alert_examples import seizure_alert
 from tests.conftest import fresh_database
-from tests.federation import FAST
-from tests.support import SETUP, RelayProcess, create_unit, stream_client
+from tests.federation import FAST, grant_to_file
+from tests.support import RelayProcess, create_unit, stream_client
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ALERTS = 120
@@ -21,13 +20,7 @@ ALERTS = 120
 
 async def test_two_processes_pulling_the_same_link_store_each_event_once(pg_server, template_db, workdir):
     ml_dsn, sn_dsn = await fresh_database(pg_server, template_db), await fresh_database(pg_server, template_db)
-    conn = await asyncpg.connect(ml_dsn)
-    try:
-        token = (await grant_peer(conn, SETUP, "SN", ["SN"])).token
-    finally:
-        await conn.close()
-    token_file = workdir / "sn.token"
-    token_file.write_text(token + "\n")
+    token_file = await grant_to_file(ml_dsn, "SN", ["SN"], workdir / "sn.token")
     _, officer = await create_unit(ml_dsn, "ML-BKO-JAITF", country="ML")
     _, partner = await create_unit(sn_dsn, "SN-DSS-JAITF", country="SN")
     ml = RelayProcess(ml_dsn, workdir / "ml", config_text=f'[relay]\nid = "ML"\n{FAST}')

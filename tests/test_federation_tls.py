@@ -9,11 +9,10 @@ import asyncpg
 import pytest
 import trustme
 
-from relay.store.federation import grant_peer
 from tests.alert_examples import seizure_alert
 from tests.conftest import fresh_database
-from tests.federation import FAST, wait_for
-from tests.support import SETUP, RelayProcess, create_unit
+from tests.federation import FAST, grant_to_file, wait_for
+from tests.support import RelayProcess, create_unit
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -37,13 +36,7 @@ async def test_a_link_over_wss_verifies_the_peers_certificate(pg_server, templat
     authority.cert_pem.write_to_path(str(ca))
 
     ml_dsn, sn_dsn = await fresh_database(pg_server, template_db), await fresh_database(pg_server, template_db)
-    conn = await asyncpg.connect(ml_dsn)
-    try:
-        token = (await grant_peer(conn, SETUP, "SN", ["SN"])).token
-    finally:
-        await conn.close()
-    token_file = workdir / "sn-pulls-ml.token"
-    token_file.write_text(token + "\n")
+    token_file = await grant_to_file(ml_dsn, "SN", ["SN"], workdir / "sn-pulls-ml.token")
     _, officer = await create_unit(ml_dsn, "ML-BKO-JAITF", country="ML")
     ml = RelayProcess(ml_dsn, workdir / "ml", config_text=(
         f'[relay]\nid = "ML"\n{FAST}\n[stream]\ntls_cert = "{cert}"\ntls_key = "{key}"\n'))

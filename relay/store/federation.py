@@ -14,7 +14,6 @@ and applies.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from relay.contract.times import rfc3339
 from relay.core.events import Event, PendingEvent, WriteResult
 from relay.store.admin import Actor, IssuedToken, TokenInfo, new_public_id, record_action
 from relay.store.eventlog import bounded_page
+from relay.store.refresh import CoalescedRefresh
 from relay.store.tokens import new_token, token_digest
 from relay.store.writer import new_events
 
@@ -189,8 +189,7 @@ class PeerScopes:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self.scopes: dict[str, PeerScope] = {}
-        self._reading: asyncio.Task[None] | None = None
-        self._again = False
+        self._refresh = CoalescedRefresh(self.refresh, what="peer scopes")
 
     def get(self, peer_id: str) -> PeerScope | None:
         return self.scopes.get(peer_id)
@@ -199,20 +198,7 @@ class PeerScopes:
         self.scopes = await peer_scopes(self._pool)
 
     def request_refresh(self) -> None:
-        if self._reading is not None and not self._reading.done():
-            self._again = True
-            return
-        self._reading = asyncio.create_task(self._refresh_until_current())
-
-    async def _refresh_until_current(self) -> None:
-        while True:
-            self._again = False
-            try:
-                await self.refresh()
-            except Exception as exc:  # noqa: BLE001 - the next notification or round retries
-                _log.warning("peer_scopes_refresh_failed", error=type(exc).__name__)
-            if not self._again:
-                return
+        self._refresh.request()
 
 
 # -- directories ----------------------------------------------------------------------

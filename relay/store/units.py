@@ -3,8 +3,6 @@ stopped being valid, know the unit ids. Changing them is :mod:`relay.store.admin
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 import structlog
 
@@ -12,6 +10,7 @@ from relay.contract.federation import peer_recipient
 from relay.contract.roles import FEDERATION
 from relay.core.principals import Principal, Unit
 from relay.store.pool import translate_errors
+from relay.store.refresh import CoalescedRefresh
 from relay.store.tokens import looks_like_token, token_digest
 
 _log = structlog.get_logger("relay.units")
@@ -99,8 +98,7 @@ class KnownUnits:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self.ids: frozenset[str] = frozenset()
-        self._reading: asyncio.Task[None] | None = None
-        self._again = False
+        self._refresh = CoalescedRefresh(self.refresh, what="units")
 
     async def refresh(self) -> None:
         async with translate_errors("reading units"):
@@ -108,17 +106,4 @@ class KnownUnits:
 
     def request_refresh(self) -> None:
         """Read the units soon; coalesces with a read already running."""
-        if self._reading is not None and not self._reading.done():
-            self._again = True
-            return
-        self._reading = asyncio.create_task(self._refresh_until_current())
-
-    async def _refresh_until_current(self) -> None:
-        while True:
-            self._again = False
-            try:
-                await self.refresh()
-            except Exception as exc:  # noqa: BLE001 - the next notification or start retries
-                _log.warning("units_refresh_failed", error=type(exc).__name__)
-            if not self._again:
-                return
+        self._refresh.request()
