@@ -20,7 +20,7 @@ import asyncpg
 
 from relay.store.federation import grant_peer
 from tests.proxy import CuttingProxy
-from tests.support import SETUP, TIMEOUT, RelayProcess, create_unit, stream_client
+from tests.support import SETUP, TIMEOUT, RelayProcess, create_unit, replay_since
 
 __all__ = ["FederatedRelay", "Federation", "build_federation", "grant_to_file", "read_replay",
            "wait_for"]
@@ -127,15 +127,7 @@ async def build_federation(
 
 async def read_replay(relay: FederatedRelay, unit_id: str, since: int = 0) -> list[dict[str, Any]]:
     """Every event the unit may see after ``since``, by replay, up to caught_up."""
-    async with stream_client(relay.process, relay.units[unit_id]) as client:
-        await client.subscribe(since=since)
-        events = []
-        while True:
-            frame = await client.recv()
-            if frame["type"] == "caught_up":
-                return events
-            if frame["type"] in ("alert", "receipt"):
-                events.append(frame)
+    return await replay_since(relay.process, relay.units[unit_id], since)
 
 
 async def wait_for(check: Callable[[], Any], timeout: float = TIMEOUT, what: str = "") -> Any:

@@ -270,6 +270,19 @@ class StreamClient:
         await self.ws.close()
 
 
+async def replay_since(relay: RelayProcess, token: str, since: int) -> list[dict[str, Any]]:
+    """Every event the token's unit may see after ``since``, in one replay, up to caught_up."""
+    async with stream_client(relay, token) as client:
+        await client.subscribe(since=since)
+        events = []
+        while True:
+            frame = await client.recv()
+            if frame["type"] == "caught_up":
+                return events
+            if frame["type"] in ("alert", "receipt"):
+                events.append(frame)
+
+
 @contextlib.asynccontextmanager
 async def stream_client(relay: RelayProcess, token: str, *, encoding: str = "relay.v1.json",
                         header_auth: bool = True) -> AsyncIterator[StreamClient]:
@@ -295,6 +308,7 @@ __all__ = [
     "decode",
     "encode",
     "free_port",
+    "replay_since",
     "run_relay",
     "stream_client",
     "unique_unit",

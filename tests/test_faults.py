@@ -12,7 +12,7 @@ import websockets
 
 from tests.alert_examples import seizure_alert
 from tests.conftest import REGIONS_CONFIG, running_relay
-from tests.support import RelayProcess, create_unit, stream_client, unique_unit
+from tests.support import RelayProcess, create_unit, replay_since, stream_client, unique_unit
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -50,19 +50,6 @@ async def publish_until_acked(relay: RelayProcess, token: str, alerts: list[dict
             await asyncio.sleep(0.1)
 
 
-async def read_all_since(relay: RelayProcess, token: str, since: int) -> list[dict]:
-    """Everything visible after ``since`` up to caught_up, in one replay."""
-    async with stream_client(relay, token) as client:
-        await client.subscribe(since=since)
-        events = []
-        while True:
-            frame = await client.recv()
-            if frame["type"] == "caught_up":
-                return events
-            if frame["type"] in ("alert", "receipt"):
-                events.append(frame)
-
-
 async def test_a_subscriber_that_drops_and_resumes_gets_each_event_exactly_once(relay, dsn):
     """Drop the subscriber's connection three times mid-stream; resume with since each time."""
     _, pub_token = await create_unit(dsn, unique_unit("ML"), country="ML")
@@ -83,7 +70,7 @@ async def test_a_subscriber_that_drops_and_resumes_gets_each_event_exactly_once(
                 last = frame["seq"]
             client.ws.transport.abort()
     await publishing
-    rest = await read_all_since(relay, sub_token, last)
+    rest = await replay_since(relay, sub_token, last)
     received += [e["seq"] for e in rest]
     assert sorted(a["seq"] for a in acked.values()) == received
 
@@ -125,7 +112,7 @@ async def test_acknowledged_alerts_survive_the_relay_being_stopped(dsn, workdir,
                 assert 0 == code, relay.log()
             await relay.start()
         await asyncio.wait_for(publishing, 60)
-        events = await read_all_since(relay, sub_token, start)
+        events = await replay_since(relay, sub_token, start)
     finally:
         publishing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -165,7 +152,7 @@ async def test_sigterm_answers_every_publish_it_read_before_closing(dsn, workdir
         assert 1001 == closed.value.rcvd.code
         assert 0 == await relay.wait_exit()
         await relay.start()
-        stored = [e["seq"] for e in await read_all_since(relay, sub_token, start)]
+        stored = [e["seq"] for e in await replay_since(relay, sub_token, start)]
     finally:
         await relay.stop()
     assert list(range(len(replies))) == sorted(replies), "a publish read before the stop got no answer"
@@ -210,7 +197,7 @@ async def test_the_relay_survives_a_database_restart(relay, dsn, pg_server):
                 break
             await asyncio.sleep(0.1)
         events = await subscriber.events(2, timeout=20)
-    resumed = await read_all_since(relay, sub_token, before["seq"] - 1)
+    resumed = await replay_since(relay, sub_token, before["seq"] - 1)
     assert "unavailable" == during["code"]
     assert "ack" == after["type"] and after["duplicate"] is False
     assert [before["seq"], after["seq"]] == [e["seq"] for e in events]
