@@ -17,11 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import resource
 import time
 from collections.abc import Coroutine, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import structlog
 
 from relay.config import Config, ConfigError
@@ -38,10 +41,11 @@ from relay.lifecycle import Lifecycle
 from relay.logs import install_loop_error_handler
 from relay.metrics import RelayMetrics
 from relay.store import federation as federation_store
+from relay.store import protection as protection_store
 from relay.store.database import open_database
 from relay.store.deliveries import DeliveryRecorder
 from relay.store.listener import Listener
-from relay.store.pool import create_pools
+from relay.store.pool import STORE_DOWN_ERRORS, create_pools
 from relay.store.storage import Storage
 from relay.store.units import KnownUnits
 from relay.store.writer import EventWriter
@@ -122,6 +126,7 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle,
         connections, check=storage.stale_tokens,
         interval=config.limits.revocation_check_seconds))
     tasks.spawn("relay-deliveries", deliveries.run())
+    tasks.spawn("relay-protection", run_protection_jobs(pools.reads, config, metrics))
 
     def observe(batch: Sequence[PendingEvent]) -> None:
         now = time.perf_counter()
@@ -180,6 +185,37 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle,
     _log.info("relay_started", relay_id=relay_id, peers=[peer.id for peer in config.federation.peers],
               stream=f"{config.stream.host}:{config.stream.port}",
               http=f"{config.http.host}:{config.http.port}", head=hub.head)
+
+
+async def run_protection_jobs(pool: asyncpg.Pool, config: Config, metrics: RelayMetrics) -> None:
+    """Masking and reduction on schedule (docs/protection.md): at start, then every
+    ``[protection] run_every_seconds``. A failed run (the store down) is logged, counted
+    and tried again at the next one; the jobs never stop the relay."""
+    settings = job_settings(config)
+    while True:
+        try:
+            done = await protection_store.run_jobs(pool, settings, now=datetime.now(UTC),
+                                                   run_by=f"relay {os.getpid()}")
+        except _JOB_ERRORS as exc:
+            metrics.protection_failures.inc()
+            _log.warning("protection_run_failed", error=type(exc).__name__)
+        else:
+            metrics.protection_masked.inc(done.masked)
+            metrics.protection_reduced.inc(done.reduced)
+            metrics.protection_last_run.set_to_current_time()
+            if done.masked or done.reduced:
+                _log.info("protection_run", masked=done.masked, reduced=done.reduced,
+                          keys_destroyed=done.shredded)
+        await asyncio.sleep(config.protection.run_every_seconds)
+
+
+_JOB_ERRORS: tuple[type[Exception], ...] = (*STORE_DOWN_ERRORS, asyncpg.PostgresError)
+
+
+def job_settings(config: Config) -> protection_store.JobSettings:
+    p = config.protection
+    return protection_store.JobSettings(p.mask_after_days, p.delete_after_days, p.shred_on_mask,
+                                        p.batch)
 
 
 def _raise_file_limit(config: Config) -> None:

@@ -112,6 +112,18 @@ class RelayConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ProtectionConfig:
+    """``[protection]``: passengers' personal data (docs/protection.md)."""
+
+    key_file: str = ""            # empty: <data dir>/protection.key, created if missing
+    mask_after_days: int = 183    # personal fields of passenger alerts masked after this
+    delete_after_days: int = 1826  # every alert reduced to its audit fields after this
+    shred_on_mask: bool = False   # destroy the data keys at masking already
+    run_every_seconds: float = 3600.0  # how often the relay runs the jobs
+    batch: int = 1000             # alerts changed in one transaction at most
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PeerLink:
     """One ``[[federation.peers]]``: the peer relay this one pulls from."""
 
@@ -143,6 +155,13 @@ class Config:
     regions: Mapping[str, frozenset[str]] = field(default_factory=dict)
     relay: RelayConfig = field(default_factory=RelayConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
+    protection: ProtectionConfig = field(default_factory=ProtectionConfig)
+
+    @property
+    def key_path(self) -> Path:
+        """The protection key file: configured, or in the data directory."""
+        configured = self.protection.key_file
+        return Path(configured).expanduser() if configured else self.data_dir / "protection.key"
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -152,6 +171,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "limits": LimitsConfig,
     "log": LogConfig,
     "relay": RelayConfig,
+    "protection": ProtectionConfig,
 }
 _RELAY_ID = re.compile(r"[A-Z0-9-]{2,20}")
 _PEER_KEYS = ("id", "url", "token_file", "ca_file")
@@ -272,6 +292,9 @@ def _check_section(name: str, section: object) -> None:
     if isinstance(section, RelayConfig) and section.id and not _RELAY_ID.fullmatch(section.id):
         raise ConfigError("bad value for 'relay.id': a relay id is upper-case [A-Z0-9-]{2,20},"
                           " e.g. ML, SN, G5-PCMS")
+    if isinstance(section, ProtectionConfig) and section.delete_after_days <= section.mask_after_days:
+        raise ConfigError("bad value for 'protection.delete_after_days': must be greater than"
+                          " protection.mask_after_days")
     if isinstance(section, DatabaseConfig) and section.role and not _ROLE.match(section.role):
         raise ConfigError("bad value for 'database.role': must be a plain role name")
     if isinstance(section, DatabaseConfig) and section.pool_min > section.pool_max:

@@ -93,5 +93,23 @@ class RelayMetrics:
             ["peer"], registry=self.registry,
         )
 
+        # docs/protection.md "Alarms": the jobs run, and what they did (counts, never content).
+        self.protection_masked = Counter(
+            "relay_protection_masked_alerts", "Passenger alerts masked by this process's jobs.",
+            registry=self.registry,
+        )
+        self.protection_reduced = Counter(
+            "relay_protection_reduced_alerts", "Alerts reduced by this process's jobs.",
+            registry=self.registry,
+        )
+        self.protection_last_run = Gauge(
+            "relay_protection_last_run_timestamp_seconds", "When this process last ran the"
+            " masking and reduction jobs to the end (Unix time).", registry=self.registry,
+        )
+        self.protection_failures = Counter(
+            "relay_protection_failed_runs", "Runs of the jobs that failed (retried at the next).",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -29,11 +30,22 @@ import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from relay import protection
+from relay.protection.keyring import Keyring
 from relay.store.admin import Actor, add_unit
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = float(os.environ.get("RELAY_TEST_TIMEOUT", "10"))
 _unit_numbers = itertools.count(1)
+
+# One protection key file for the whole run (docs/protection.md "At rest"): every relay and
+# command the tests start inherits it through RELAY_PROTECTION_KEY_FILE, so several relay
+# processes on one database read each other's alerts, as an operator's would with a shared
+# key file; the test process installs it too, for the store functions the tests call.
+# A test about keys sets its own RELAY_PROTECTION_KEY_FILE in the environment it passes.
+TEST_KEY_FILE = Path(tempfile.gettempdir()) / f"relay-test-keys-{os.getpid()}" / "protection.key"
+os.environ.setdefault("RELAY_PROTECTION_KEY_FILE", str(TEST_KEY_FILE))
+protection.install(Keyring.open_or_create(Path(os.environ["RELAY_PROTECTION_KEY_FILE"]))[0])
 
 
 def free_port() -> int:

@@ -116,8 +116,14 @@ class StreamingResponse:
 
 
 def _ndjson_line(row: ExportRow) -> bytes:
+    stored = row.stored
+    if stored is None:
+        return export_line(seq=row.seq, kind=row.kind, hash=row.hash, prev_hash=row.prev_hash,
+                           body_json=row.body_json, hashed=row.hashed,
+                           content_removed=row.hashed is None)
     return export_line(seq=row.seq, kind=row.kind, hash=row.hash, prev_hash=row.prev_hash,
-                       body_json=row.body_json)
+                       body_json=row.body_json, stored_body=stored.body_json,
+                       commitments=stored.commitments, content_digest=stored.content_digest)
 
 
 def _csv_line(values: tuple[Any, ...] | list[Any]) -> bytes:
@@ -131,11 +137,11 @@ def _csv_row(row: ExportRow) -> bytes:
     flight = alert.get("flight") or {}
     return _csv_line([
         row.seq, alert["alert_id"], alert["received_at"], alert["origin_unit"], alert["kind"],
-        alert.get("msg_type", "alert"), alert.get("status", "actual"), alert["priority"],
+        alert.get("msg_type", "alert"), alert.get("status", "actual"), alert.get("priority", ""),
         alert["tlp"], alert.get("references", ""), flight.get("number", ""),
         flight.get("origin", ""), flight.get("destination", ""), alert.get("location", ""),
         " ".join(s["commodity"] for s in alert.get("seizures") or ()),
-        orjson.dumps(alert["distribution"]).decode(), _no_formula(alert["summary"]),
+        orjson.dumps(alert["distribution"]).decode(), _no_formula(alert.get("summary", "")),
         row.hash.hex(),
     ])
 
@@ -170,7 +176,9 @@ async def access_log(request: web.Request) -> web.Response:
     entries = [{
         "id": e.entry_id, "at": rfc3339(e.at), "unit": e.unit_id, "method": e.method,
         "path": e.path, "query": orjson.Fragment(e.query_json), "rows": e.rows, "status": e.status,
-        **({"action": e.action, "target": e.target} if e.action is not None else {}),
+        **({"action": e.action} if e.action is not None else {}),
+        **({"target": e.target} if e.target is not None else {}),
+        **({"reason": e.reason} if e.reason is not None else {}),
     } for e in page]
     return json_response({"entries": entries,
                           "next_cursor": encode_cursor(page[-1].entry_id) if more else None})

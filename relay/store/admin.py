@@ -60,7 +60,7 @@ __all__ = [
 MAX_EXPIRY_DAYS = 3650
 # What the access log's ``action`` says of each change.
 ADMIN_ACTIONS = ("unit.add", "unit.set", "unit.suspend", "unit.reinstate", "token.issue", "token.revoke",
-                 "peer.add", "peer.revoke")
+                 "peer.add", "peer.revoke", "key.rotate", "key.retire")
 MAX_LABEL = 200
 MAX_NAME = 200
 _PUBLIC_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"

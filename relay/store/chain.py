@@ -22,10 +22,20 @@ import asyncpg
 import orjson
 from asyncpg.pool import PoolConnectionProxy
 
+from relay import protection
 from relay.contract.errors import BadFrame
 from relay.contract.facts import alert_facts
 from relay.contract.federation import audience_distribution, parse_audience
 from relay.contract.fields import RELAY_FIELDS
+from relay.contract.personal import (
+    audit_part,
+    canonical,
+    content_digest,
+    content_part,
+    remove_personal,
+)
+from relay.protection.keyring import KeyMissing
+from relay.protection.sealing import SealBroken
 from relay.store.eventlog import EVENT_COLUMNS, event_from_row
 from relay.store.pool import translate_errors
 
@@ -34,6 +44,8 @@ __all__ = [
     "GENESIS",
     "ChainReport",
     "event_hash",
+    "event_hash_v2",
+    "sealed_hash",
     "verify_chain",
     "verify_stored_chain",
 ]
@@ -41,6 +53,7 @@ __all__ = [
 Connection = asyncpg.Connection | PoolConnectionProxy
 GENESIS = bytes(32)
 CHAIN_VERSION = b"relay-chain-v1"
+CHAIN_VERSION_2 = b"relay-chain-v2"
 _PAGE = 5000
 
 
@@ -50,6 +63,23 @@ def event_hash(prev: bytes, seq: int, kind: str, body_json: bytes) -> bytes:
         prev + CHAIN_VERSION + b"\x00" + seq.to_bytes(8, "big") + kind.encode("ascii")
         + b"\x00" + body_json
     ).digest()
+
+
+def event_hash_v2(prev: bytes, seq: int, kind: str, audit_json: bytes, digest: bytes) -> bytes:
+    """The chain hash of a sealed alert (``relay_event_hash_v2``, migration 010): over the
+    canonical JSON of what reduction keeps and the digest of what it removes."""
+    return hashlib.sha256(
+        prev + CHAIN_VERSION_2 + b"\x00" + seq.to_bytes(8, "big") + kind.encode("ascii")
+        + b"\x00" + audit_json + b"\x00" + digest
+    ).digest()
+
+
+def sealed_hash(prev: bytes, seq: int, kind: str, stored_body: dict[str, Any],
+                commitments: list[list[str]], kept_digest: bytes | None) -> tuple[bytes, bytes]:
+    """(hash, digest) of a sealed alert from its stored body: the digest is computed from
+    the body unless the alert was reduced (``kept_digest``: the one kept beside it)."""
+    digest = kept_digest if kept_digest is not None else content_digest(stored_body, commitments)
+    return event_hash_v2(prev, seq, kind, canonical(audit_part(stored_body)), digest), digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +123,7 @@ async def _verify_snapshot(conn: Connection, page_size: int) -> ChainReport:
     prev, expected, checked = GENESIS, 1, 0
     while True:
         rows = await conn.fetch(
-            f"SELECT {EVENT_COLUMNS}, hash, receipt_status,"
+            f"SELECT {EVENT_COLUMNS}, hash, receipt_status, content_digest, commitments,"
             " (SELECT a.origin_unit FROM relay_events a WHERE a.kind = 'alert'"
             "   AND a.alert_id = relay_events.alert_id) AS alert_origin"
             " FROM relay_events WHERE seq >= $1 ORDER BY seq LIMIT $2", expected, page_size)
@@ -124,18 +154,99 @@ def _check_row(row: asyncpg.Record, expected: int, prev: bytes) -> tuple[int, st
     seq = row["seq"]
     if seq != expected:
         return expected, f"event {expected} is missing"
-    if event_hash(prev, seq, row["kind"], bytes(row["body_json"])) != bytes(row["hash"]):
+    if row["chain_version"] == 2:
+        return _check_sealed(row, prev)
+    original = bytes(row["body_json"])
+    if row["reduced_at"] is not None or (row["sealed_at"] is not None and row["personal"] is None):
+        # Stored before protection, and its original content destroyed since (reduced, or
+        # masked with shred_on_mask): the chain runs through its stored hash (docs/audit.md).
+        return None
+    if row["sealed_at"] is not None:
+        opened = _original_of(row)
+        if isinstance(opened, str):
+            return seq, opened
+        original = opened
+    if event_hash(prev, seq, row["kind"], original) != bytes(row["hash"]):
         return seq, "the hash does not match the event's content and the previous hash"
-    mismatch = _columns_mismatch(row)
+    mismatch = _columns_mismatch(row, body_json=original)
     if mismatch:
         return seq, f"the stored {mismatch} disagrees with the hashed body"
     return None
 
 
-def _columns_mismatch(row: asyncpg.Record) -> str | None:
-    """The first indexed column that differs from what the hashed body says."""
-    body = orjson.loads(row["body_json"])
-    event = event_from_row(row)
+def _check_sealed(row: asyncpg.Record, prev: bytes) -> tuple[int, str] | None:
+    """A sealed alert (chain version 2): its hash, its digest, its columns and, while its
+    data key exists, its sealed personal fields against their commitments."""
+    seq = row["seq"]
+    try:
+        body = orjson.loads(row["body_json"])
+        commitments = orjson.loads(row["commitments"]) if row["commitments"] is not None else []
+    except orjson.JSONDecodeError:
+        return seq, "the stored body or commitments are not JSON"
+    if not isinstance(body, dict) or not isinstance(commitments, list):
+        return seq, "the stored body or commitments are not of their shape"
+    if orjson.dumps(body) != bytes(row["body_json"]):
+        # The hash covers the body's value; its bytes are the relay's one encoding of it.
+        return seq, "the stored body is not in the relay's encoding: its bytes were changed"
+    reduced = row["reduced_at"] is not None
+    kept = bytes(row["content_digest"]) if row["content_digest"] is not None else b""
+    if reduced and content_part(body):
+        return seq, "a reduced alert holds content that reduction removes"
+    computed, _ = sealed_hash(prev, seq, row["kind"], body, commitments, kept if reduced else None)
+    if computed != bytes(row["hash"]):
+        return seq, "the hash does not match the event's content and the previous hash"
+    if not reduced and content_digest(body, commitments) != kept:
+        return seq, "the digest kept beside the event does not match its content"
+    mismatch = _columns_mismatch(row, reduced=reduced)
+    if mismatch:
+        return seq, f"the stored {mismatch} disagrees with the hashed body"
+    if row["wrapped_key"] is not None and row["personal"] is not None:
+        problem = _sealed_fields_problem(row, commitments)
+        if problem:
+            return seq, problem
+    return None
+
+
+def _original_of(row: asyncpg.Record) -> bytes | str:
+    """The original bytes of an alert sealed from history, checked against its stored
+    body; or why they cannot be had."""
+    if row["wrapped_key"] is None:
+        return "sealed personal fields without their data key"
+    try:
+        original = protection.active().sealer.original(
+            row["alert_id"], row["key_id"], bytes(row["wrapped_key"]), bytes(row["personal"]))
+    except (SealBroken, KeyMissing) as exc:
+        return f"the sealed personal fields do not open: {exc}"
+    try:
+        stripped = remove_personal(orjson.loads(original))
+    except orjson.JSONDecodeError:
+        return "the sealed original body is not JSON"
+    if orjson.dumps(stripped) != bytes(row["body_json"]):
+        return "the stored body is not the sealed original without its personal fields"
+    return original
+
+
+def _sealed_fields_problem(row: asyncpg.Record, commitments: list[Any]) -> str | None:
+    try:
+        expected = {str(path): str(value) for path, value in commitments}
+    except (TypeError, ValueError):
+        return "the commitments are not of their shape"
+    try:
+        return protection.active().sealer.check_commitments(
+            row["alert_id"], row["key_id"], bytes(row["wrapped_key"]), bytes(row["personal"]),
+            expected)
+    except KeyMissing as exc:
+        return str(exc)
+
+
+def _columns_mismatch(row: asyncpg.Record, *, reduced: bool = False,
+                      body_json: bytes | None = None) -> str | None:
+    """The first indexed column that differs from what the hashed body says (of a
+    reduced alert: of what it kept; its priority is not kept, its column stays)."""
+    body = orjson.loads(row["body_json"] if body_json is None else body_json)
+    event = event_from_row(row, shown=False)
+    if reduced and event.facts is not None:
+        body = {**body, "priority": event.facts.priority}
     if str(body.get("alert_id")) != event.alert_id:
         return "alert_id"
     if event.facts is None:

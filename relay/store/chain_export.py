@@ -49,7 +49,14 @@ from typing import Any
 
 import orjson
 
-from relay.store.chain import GENESIS, event_hash
+from relay.contract.personal import (
+    audit_part,
+    canonical,
+    content_digest,
+    content_part,
+    remove_personal,
+)
+from relay.store.chain import GENESIS, event_hash, event_hash_v2
 
 __all__ = [
     "KINDS",
@@ -79,14 +86,27 @@ _HEX = re.compile(rb"[0-9a-fA-F]{64}")
 
 
 def export_line(*, seq: int, kind: str, hash: bytes, prev_hash: bytes | None,
-                body_json: bytes) -> bytes:
-    """One NDJSON line of the export, with its newline. ``body_json`` goes in twice: as it
-    is (the event as a JSON object) and as a JSON string (its exact bytes)."""
-    body = body_json.decode("utf-8", "replace")  # a stored body is UTF-8; if not, it fails verification
+                body_json: bytes, stored_body: bytes | None = None,
+                commitments: bytes | None = None, content_digest: bytes | None = None,
+                hashed: bytes | None = None, content_removed: bool = False) -> bytes:
+    """One NDJSON line of the export, with its newline. ``body_json`` (the event as shown)
+    goes in as a JSON object; the bytes the hash covers go in as a JSON string: the same
+    bytes for an event of chain version 1, the stored body (``stored_body``, without the
+    personal fields) for a sealed alert, which also carries its ``commitments`` and its
+    ``content_digest`` (docs/audit.md "Verifying an export")."""
     prev = b"null" if prev_hash is None else b'"%s"' % prev_hash.hex().encode()
-    return b'{"seq":%d,"hash":"%s","%s":%s,"kind":"%s","prev_hash":%s,"body":%s}\n' % (
+    if content_removed:
+        return b'{"seq":%d,"hash":"%s","%s":%s,"kind":"%s","prev_hash":%s,"content_removed":true}\n' % (
+            seq, hash.hex().encode(), kind.encode(), body_json, kind.encode(), prev)
+    hashed = stored_body if stored_body is not None else hashed if hashed is not None else body_json
+    body = hashed.decode("utf-8", "replace")  # a stored body is UTF-8; if not, it fails verification
+    sealed = b""
+    if stored_body is not None and content_digest is not None:
+        sealed = b',"chain":2,"commitments":%s,"content_digest":"%s"' % (
+            commitments or b"[]", content_digest.hex().encode())
+    return b'{"seq":%d,"hash":"%s","%s":%s,"kind":"%s","prev_hash":%s,"body":%s%s}\n' % (
         seq, hash.hex().encode(), kind.encode(), body_json, kind.encode(), prev,
-        orjson.dumps(body))
+        orjson.dumps(body), sealed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +136,7 @@ class ExportReport:
     runs: int
     first_gap_after: int | None
     problem: ExportProblem | None
+    content_removed: int = 0  # events stored before protection whose content is destroyed
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +146,7 @@ class _Event:
     kind: str
     hash: bytes
     prev: bytes
+    removed: bool = False  # content destroyed: linked, not recomputed
 
 
 class _Walk:
@@ -140,6 +162,7 @@ class _Walk:
         self.counts = {kind: 0 for kind in KINDS}
         self.runs = 0
         self.first_gap_after: int | None = None
+        self.removed = 0
 
     def step(self, number: int, raw: bytes) -> ExportProblem | None:
         read = _read_line(number, raw)
@@ -150,6 +173,7 @@ class _Walk:
         problem = self._place(read)
         self.before, self.last = self.last, read
         self.counts[read.kind] += 1
+        self.removed += read.removed
         return problem
 
     def _place(self, event: _Event) -> ExportProblem | None:
@@ -201,7 +225,7 @@ class _Walk:
             receipts=self.counts["receipt"], first_seq=self.first_seq,
             last_seq=None if last is None else last.seq,
             last_hash=None if last is None else last.hash.hex(), runs=self.runs,
-            first_gap_after=self.first_gap_after, problem=problem)
+            first_gap_after=self.first_gap_after, problem=problem, content_removed=self.removed)
 
 
 def _read_line(number: int, raw: bytes) -> _Event | ExportProblem:
@@ -226,17 +250,60 @@ def _read_line(number: int, raw: bytes) -> _Event | ExportProblem:
         if not isinstance(value, str) or not _HEX.fullmatch(value.encode()):
             return ExportProblem(number, seq, "bad_field", {"field": name})
         hashes[name] = bytes.fromhex(value)
+    if line.get("content_removed") is True and line.get("chain") is None:
+        # An event of chain version 1 whose original is destroyed (reduced, or masked):
+        # its stated hashes are linked to its neighbours', its content cannot be recomputed.
+        return _Event(number, seq, kind, hashes["hash"], hashes["prev_hash"], removed=True)
     body = _body(line.get("body"))
     if body is None:
         return ExportProblem(number, seq, "bad_field", {"field": "body"})
     body_json, parsed = body
-    if kind not in line or _canonical(line[kind]) != _canonical(parsed):
+    if line.get("chain") == 2:
+        problem = _sealed_problem(number, seq, kind, line, parsed, hashes)
+        if problem is not None:
+            return problem
+    elif kind not in line or _canonical(line[kind]) != _canonical(parsed):
         return ExportProblem(number, seq, "member_differs", {"member": kind})
-    if event_hash(hashes["prev_hash"], seq, kind, body_json) != hashes["hash"]:
+    elif event_hash(hashes["prev_hash"], seq, kind, body_json) != hashes["hash"]:
         return ExportProblem(number, seq, "hash_mismatch")
     if seq == 1 and hashes["prev_hash"] != GENESIS:
         return ExportProblem(number, seq, "not_genesis")
     return _Event(number, seq, kind, hashes["hash"], hashes["prev_hash"])
+
+
+_STATE_FIELDS = ("masked_at", "reduced_at", "personal_unavailable")
+
+
+def _sealed_problem(number: int, seq: int, kind: str, line: dict[str, Any], stored: object,
+                    hashes: dict[str, bytes]) -> ExportProblem | None:
+    """A sealed alert's line: the alert shown is its stored body with (while not masked)
+    its personal fields and its state; the hash covers the kept fields and the digest of
+    the rest, computed from the stored body unless it was reduced."""
+    commitments, digest_hex = line.get("commitments"), line.get("content_digest")
+    if not isinstance(commitments, list) or not all(
+            isinstance(c, list) and len(c) == 2 and all(isinstance(x, str) for x in c)
+            for c in commitments):
+        return ExportProblem(number, seq, "bad_field", {"field": "commitments"})
+    if not isinstance(digest_hex, str) or not _HEX.fullmatch(digest_hex.encode()):
+        return ExportProblem(number, seq, "bad_field", {"field": "content_digest"})
+    shown = line.get(kind)
+    if kind != "alert" or not isinstance(shown, dict) or not isinstance(stored, dict):
+        return ExportProblem(number, seq, "member_differs", {"member": kind})
+    if orjson.dumps(stored) != line["body"].encode("utf-8"):
+        return ExportProblem(number, seq, "hash_mismatch")  # bytes changed, value kept
+    visible = remove_personal({k: v for k, v in shown.items() if k not in _STATE_FIELDS})
+    if _canonical(visible) != _canonical(stored):
+        return ExportProblem(number, seq, "member_differs", {"member": kind})
+    kept = bytes.fromhex(digest_hex)
+    reduced = "reduced_at" in shown
+    if reduced and content_part(stored):
+        return ExportProblem(number, seq, "member_differs", {"member": kind})
+    if not reduced and content_digest(stored, commitments) != kept:
+        return ExportProblem(number, seq, "hash_mismatch")
+    if event_hash_v2(hashes["prev_hash"], seq, kind, canonical(audit_part(stored)), kept) \
+            != hashes["hash"]:
+        return ExportProblem(number, seq, "hash_mismatch")
+    return None
 
 
 def _body(body: object) -> tuple[bytes, object] | None:

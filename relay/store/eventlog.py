@@ -6,11 +6,13 @@ from collections.abc import Mapping
 
 import asyncpg
 
+from relay import protection
 from relay.contract.filters import Filter
 from relay.contract.model import AlertFacts, Distribution
 from relay.contract.visibility import Viewer
 from relay.contract.wire import Encoding
 from relay.core.events import Event, StoredAlert
+from relay.protection.reveal import PROTECTION_COLUMNS
 from relay.store.pool import translate_errors
 from relay.store.visibility_sql import sql_replay_condition
 
@@ -30,7 +32,7 @@ FACT_COLUMNS = (
     " status, priority, tlp, dist_all, dist_units, dist_countries, dist_regions, airports,"
     " countries, commodities, refs::text AS refs, origin_relay, alert_relay"
 )
-EVENT_COLUMNS = f"{FACT_COLUMNS}, body_json, body_msgpack"
+EVENT_COLUMNS = f"{FACT_COLUMNS}, body_json, body_msgpack, {PROTECTION_COLUMNS}"
 
 
 def _facts(row: asyncpg.Record) -> AlertFacts | None:
@@ -55,8 +57,21 @@ def _facts(row: asyncpg.Record) -> AlertFacts | None:
     )
 
 
-def event_from_row(row: asyncpg.Record) -> Event:
+def event_from_row(row: asyncpg.Record, *, shown: bool = True) -> Event:
+    """The event of ``row``; with ``shown``, its bodies as the relay shows them
+    (:mod:`relay.protection.reveal`: personal fields opened, or masked, or reduced),
+    else as stored."""
     keys = set(row.keys())
+    body_json = row["body_json"] if "body_json" in keys else None
+    body_msgpack = row["body_msgpack"] if "body_msgpack" in keys else None
+    if shown and "masked_at" in keys:
+        revealer = protection.active().revealer
+        if body_json is not None and body_msgpack is not None:
+            body_json, body_msgpack = revealer.shown_both(row)
+        elif body_json is not None:
+            body_json = revealer.shown(row, Encoding.JSON)
+        elif body_msgpack is not None:
+            body_msgpack = revealer.shown(row, Encoding.MSGPACK)
     return Event(
         seq=row["seq"],
         kind=row["kind"],
@@ -64,8 +79,8 @@ def event_from_row(row: asyncpg.Record) -> Event:
         origin_unit=row["origin_unit"],
         author_unit=row["author_unit"],
         facts=_facts(row),
-        body_json=row["body_json"] if "body_json" in keys else None,
-        body_msgpack=row["body_msgpack"] if "body_msgpack" in keys else None,
+        body_json=body_json,
+        body_msgpack=body_msgpack,
         origin_relay=row["origin_relay"] if "origin_relay" in keys else None,
         alert_relay=row["alert_relay"] if "alert_relay" in keys else None,
     )
@@ -79,7 +94,7 @@ async def bounded_page(conn: asyncpg.Connection | asyncpg.Pool, *, bodies: str, 
     first = len(params) + 1
     rows = await conn.fetch(
         f"SELECT * FROM (SELECT *, sum(body_bytes) OVER (ORDER BY seq) AS running,"
-        f" count(*) OVER () AS matched FROM (SELECT {FACT_COLUMNS}, {bodies},"
+        f" count(*) OVER () AS matched FROM (SELECT {FACT_COLUMNS}, {bodies}, {PROTECTION_COLUMNS},"
         f" {' + '.join(f'octet_length({b})' for b in bodies.split(', '))} AS body_bytes"
         f" FROM relay_events WHERE {where} ORDER BY seq LIMIT ${first}) AS page) AS sized"
         f" WHERE running - body_bytes < ${first + 1} ORDER BY seq",
@@ -120,7 +135,7 @@ async def read_head(conn: asyncpg.Connection | asyncpg.Pool) -> int:
 async def find_alert(conn: asyncpg.Connection | asyncpg.Pool, alert_id: str) -> StoredAlert | None:
     """The stored alert with this id, or None."""
     row = await conn.fetchrow(
-        f"SELECT {EVENT_COLUMNS} FROM relay_events WHERE alert_id = $1::uuid AND kind = 'alert'",
+        f"SELECT {FACT_COLUMNS} FROM relay_events WHERE alert_id = $1::uuid AND kind = 'alert'",
         alert_id,
     )
     if row is None:

@@ -276,9 +276,11 @@ async def replace_directory(conn: Connection, peer_id: str,
 async def fetch_outbound_events(conn: asyncpg.Connection | asyncpg.Pool, *, after: int,
                                 upto: int, limit: int, max_bytes: int) -> tuple[list[Event], bool]:
     """Events of ``after < seq <= upto`` that originated here (the only ones a link may
-    carry), with their JSON body; and whether the page holds all of them."""
+    carry), with their JSON body; and whether the page holds all of them. A masked or
+    reduced alert no longer crosses (docs/protection.md "Federation")."""
     return await bounded_page(conn, bodies="body_json",
-                               where="seq > $1 AND seq <= $2 AND origin_relay IS NULL",
+                               where="seq > $1 AND seq <= $2 AND origin_relay IS NULL"
+                                     " AND masked_at IS NULL AND reduced_at IS NULL",
                                params=[after, upto], limit=limit, max_bytes=max_bytes)
 
 

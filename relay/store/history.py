@@ -17,8 +17,13 @@ from typing import Any
 
 import asyncpg
 
+from relay import protection
 from relay.contract.history_query import HistoryQuery
 from relay.contract.visibility import Viewer
+from relay.contract.wire import Encoding
+from relay.protection.keyring import KeyMissing
+from relay.protection.reveal import PROTECTION_COLUMNS
+from relay.protection.sealing import SealBroken
 from relay.store.chain import GENESIS
 from relay.store.pool import translate_errors
 from relay.store.visibility_sql import sql_may_see_alert
@@ -31,6 +36,7 @@ __all__ = [
     "DeliveryRow",
     "ExportRow",
     "ReceiptRow",
+    "StoredForm",
     "alert_body_at",
     "export_rows",
     "export_sql",
@@ -78,6 +84,45 @@ class ExportRow:
     body_json: bytes
     kind: str = "alert"
     prev_hash: bytes | None = None
+    stored: StoredForm | None = None  # a sealed alert (chain version 2): what its hash covers
+    hashed: bytes | None = None  # chain version 1: the bytes its hash covers (None: destroyed)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredForm:
+    """What the hash of a sealed alert covers, for an export to carry: the stored body
+    (without personal fields), the fields' commitments, the digest kept beside it."""
+
+    body_json: bytes
+    commitments: bytes | None
+    content_digest: bytes
+
+
+def _hashed_v1(row: asyncpg.Record) -> bytes | None:
+    """What the v1 hash of ``row`` covers, if it may leave the relay and still exists:
+    the stored body; for an alert sealed from history, its original from its envelope
+    while neither masked nor destroyed. None: the line can be linked, not recomputed."""
+    if row["kind"] != "alert":
+        return bytes(row["body_json"])
+    if row["masked_at"] is not None or row["reduced_at"] is not None:
+        return None
+    if row["sealed_at"] is None:
+        return bytes(row["body_json"])
+    if row["wrapped_key"] is None or row["personal"] is None:
+        return None
+    try:
+        return protection.active().sealer.original(
+            str(row["alert_id"]), row["key_id"], bytes(row["wrapped_key"]), bytes(row["personal"]))
+    except (SealBroken, KeyMissing):
+        return None
+
+
+def _stored(row: asyncpg.Record) -> StoredForm | None:
+    if row["chain_version"] != 2:
+        return None
+    return StoredForm(bytes(row["body_json"]),
+                      None if row["commitments"] is None else bytes(row["commitments"]),
+                      bytes(row["content_digest"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,15 +138,24 @@ class AlertFile:
     more_receipts: bool = False  # more receipts than MAX_RECEIPTS: the first are kept
 
 
+_SHOWN = f"kind, alert_id, {PROTECTION_COLUMNS}"
+_ALERT_COLUMNS = f"seq, msg_type, origin_unit, body_json, {_SHOWN}"
+
+
+def _shown(row: asyncpg.Record) -> bytes:
+    """The JSON body as the relay shows it (:mod:`relay.protection.reveal`)."""
+    return protection.active().revealer.shown(row, Encoding.JSON)
+
+
 def _alert_row(row: asyncpg.Record) -> AlertRow:
-    return AlertRow(row["seq"], row["msg_type"], row["origin_unit"], bytes(row["body_json"]))
+    return AlertRow(row["seq"], row["msg_type"], row["origin_unit"], _shown(row))
 
 
 async def history_page(pool: asyncpg.Pool, query: HistoryQuery, viewer: Viewer | None,
                        regions: Regions, *, max_bytes: int) -> tuple[list[AlertRow], bool]:
     """One page, newest first, of at most ``query.limit`` alerts and about ``max_bytes``
     of bodies (at least one alert), and whether more follow."""
-    sql, params = history_sql(query, viewer, regions, "seq, msg_type, origin_unit, body_json")
+    sql, params = history_sql(query, viewer, regions, _ALERT_COLUMNS)
     first = len(params) + 1
     async with translate_errors("reading the history"):
         rows = await pool.fetch(
@@ -156,16 +210,18 @@ async def _visible_alerts(conn: Any, viewer: Viewer | None, regions: Regions, co
         where.append(visible)
         params.extend(values)
     rows = await conn.fetch(
-        f"SELECT seq, msg_type, origin_unit, body_json FROM relay_events"
+        f"SELECT {_ALERT_COLUMNS} FROM relay_events"
         f" WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT {int(newest)}", *params)
     return [_alert_row(row) for row in reversed(rows)]
 
 
 async def alert_body_at(pool: asyncpg.Pool, seq: int) -> bytes:
-    """The stored JSON body of the event ``seq``."""
+    """The JSON body of the event ``seq``, as shown."""
     async with translate_errors("reading the first alert"):
-        body = await pool.fetchval("SELECT body_json FROM relay_events WHERE seq = $1", seq)
-    return bytes(body)
+        row = await pool.fetchrow(f"SELECT seq, body_json, {_SHOWN} FROM relay_events"
+                                  " WHERE seq = $1", seq)
+    assert row is not None  # the caller read this seq from the log, which only grows
+    return _shown(row)
 
 
 @contextlib.asynccontextmanager
@@ -177,18 +233,23 @@ async def export_rows(conn: Any, query: HistoryQuery, regions: Regions, *, recei
     if receipts:
         sql, params = export_sql(query)
     else:
-        sql, params = history_sql(query, None, regions, "seq, body_json, hash", oldest_first=True)
+        sql, params = history_sql(query, None, regions, f"seq, body_json, hash, {_SHOWN},"
+                                  " content_digest, commitments", oldest_first=True)
     async with translate_errors("exporting"), conn.transaction():
         cursor = conn.cursor(sql, *params, prefetch=prefetch)
 
         async def rows() -> AsyncIterator[ExportRow]:
             async for row in cursor:
+                stored = _stored(row)
+                hashed = None if stored is not None else _hashed_v1(row)
                 if not receipts:
-                    yield ExportRow(row["seq"], bytes(row["hash"]), bytes(row["body_json"]))
+                    yield ExportRow(row["seq"], bytes(row["hash"]), _shown(row),
+                                    stored=stored, hashed=hashed)
                     continue
                 seq, prev = row["seq"], row["prev_hash"]
-                yield ExportRow(seq, bytes(row["hash"]), bytes(row["body_json"]), row["kind"],
-                                GENESIS if seq == 1 else None if prev is None else bytes(prev))
+                yield ExportRow(seq, bytes(row["hash"]), _shown(row), row["kind"],
+                                GENESIS if seq == 1 else None if prev is None else bytes(prev),
+                                stored=stored, hashed=hashed)
 
         yield rows()
 
@@ -213,7 +274,9 @@ def export_sql(query: HistoryQuery) -> tuple[str, list[Any]]:
         receipts.append("EXISTS (SELECT 1 FROM relay_events a WHERE a.kind = 'alert'"
                         f" AND a.alert_id = e.alert_id AND {' AND '.join(of_alert)})")
     where = f" WHERE ({' AND '.join(alerts)}) OR ({' AND '.join(receipts)})" if f else ""
-    sql = ("SELECT e.seq, e.kind, e.hash, e.body_json,"
+    sql = ("SELECT e.seq, e.kind, e.hash, e.body_json, e.alert_id, e.chain_version, e.key_id,"
+           " e.wrapped_key, e.personal, e.masked_at, e.reduced_at, e.sealed_at, e.content_digest,"
+           " e.commitments,"
            " (SELECT p.hash FROM relay_events p WHERE p.seq = e.seq - 1) AS prev_hash"
            f" FROM relay_events e{where} ORDER BY e.seq")
     return sql, params

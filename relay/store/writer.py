@@ -25,8 +25,10 @@ from typing import Any
 import asyncpg
 import structlog
 
+from relay import protection
 from relay.contract.errors import RateLimited, Unavailable
 from relay.core.events import Event, PendingEvent, WriteResult
+from relay.protection.sealing import CHAIN_V2
 from relay.store.pool import STORE_DOWN_ERRORS
 
 __all__ = ["EVENTS_CHANNEL", "EventWriter", "new_events"]
@@ -158,11 +160,23 @@ def _sorted(values: frozenset[str] | None) -> list[str]:
 
 def new_events(batch: list[PendingEvent]) -> list[tuple[Any, ...]]:
     """The batch as relay_new_event values (sql/functions/relay_append.sql), in its field
-    order. A receipt has no facts: NULL columns, and empty lists as alerts without them."""
+    order. A receipt has no facts: NULL columns, and empty lists as alerts without them.
+    An alert is sealed (:mod:`relay.protection.sealing`): its personal fields never reach
+    the database in clear."""
+    sealer = protection.active().sealer
     rows = []
     for p in batch:
         f = p.facts
         d = f.distribution if f else None
+        if p.kind == "alert":
+            sealed = sealer.seal(p.alert_id, p.body_json, p.body_msgpack)
+            body_json, body_msgpack = sealed.body_json, sealed.body_msgpack
+            protected: tuple[Any, ...] = (
+                CHAIN_V2, sealed.audit_json, sealed.content_digest, sealed.commitments,
+                sealed.key_id, sealed.wrapped_key, sealed.personal)
+        else:
+            body_json, body_msgpack = p.body_json, p.body_msgpack
+            protected = (1, None, None, None, None, None, None)
         rows.append((
             p.unit_id, p.key, p.kind, uuid.UUID(p.alert_id), p.origin_unit, p.received_at,
             f.kind if f else None, f.msg_type if f else None, f.status if f else None,
@@ -171,7 +185,7 @@ def new_events(batch: list[PendingEvent]) -> list[tuple[Any, ...]]:
             _sorted(d.regions if d else None), _sorted(f.airports if f else None),
             _sorted(f.countries if f else None), _sorted(f.commodities if f else None),
             uuid.UUID(f.references) if f and f.references else None,
-            p.receipt_status, p.body_json, p.body_msgpack, p.origin_relay, p.origin_seq,
-            p.alert_relay,
+            p.receipt_status, body_json, body_msgpack, p.origin_relay, p.origin_seq,
+            p.alert_relay, *protected,
         ))
     return rows

@@ -12,7 +12,8 @@
 --      seq, extends the hash chain (relay_event_hash, migration 004) and records its key;
 --   3. moves the head (seq and newest hash) and notifies relay_events with the new head.
 
--- Earlier definitions: migrations 002-004 took the batch as 22 parallel arrays.
+-- Earlier definitions: migrations 002-004 took the batch as 22 parallel arrays. From
+-- migration 010 an alert is sealed (chain_version 2, relay-chain-v2: see that migration).
 DROP FUNCTION IF EXISTS relay_append(
     text[], text[], text[], uuid[], text[], timestamptz[], text[], text[], text[], text[],
     text[], boolean[], jsonb[], jsonb[], jsonb[], jsonb[], jsonb[], jsonb[], uuid[], text[],
@@ -46,7 +47,14 @@ CREATE TYPE relay_new_event AS (
     body_msgpack    bytea,
     origin_relay    text,         -- NULL: originated here; else the peer it came from
     origin_seq      bigint,       -- the event's seq at origin_relay
-    alert_relay     text          -- a receipt: the relay its alert originated on
+    alert_relay     text,         -- a receipt: the relay its alert originated on
+    chain_version   smallint,     -- 2: sealed (migration 010); 1: a receipt
+    audit_json      bytea,        -- v2: what the hash covers of the kept fields (not stored)
+    content_digest  bytea,        -- v2: the digest of what reduction removes
+    commitments     bytea,
+    key_id          text,
+    wrapped_key     bytea,
+    personal        bytea
 );
 
 CREATE FUNCTION relay_append(p_events relay_new_event[])
@@ -78,18 +86,24 @@ BEGIN
             CONTINUE;
         END IF;
         v_head := v_head + 1;
-        v_hash := relay_event_hash(v_hash, v_head, e.kind, e.body_json);
+        IF e.chain_version = 2 THEN
+            v_hash := relay_event_hash_v2(v_hash, v_head, e.kind, e.audit_json, e.content_digest);
+        ELSE
+            v_hash := relay_event_hash(v_hash, v_head, e.kind, e.body_json);
+        END IF;
         INSERT INTO relay_events (
             seq, kind, alert_id, origin_unit, author_unit, received_at, alert_kind, msg_type,
             status, priority, tlp, dist_all, dist_units, dist_countries, dist_regions, airports,
             countries, commodities, refs, receipt_status, body_json, body_msgpack, hash,
-            origin_relay, origin_seq, alert_relay)
+            origin_relay, origin_seq, alert_relay, chain_version, content_digest, commitments,
+            key_id, wrapped_key, personal)
         VALUES (
             v_head, e.kind, e.alert_id, e.origin_unit, e.unit_id, e.received_at, e.alert_kind,
             e.msg_type, e.status, e.priority, e.tlp, e.dist_all, e.dist_units,
             e.dist_countries, e.dist_regions, e.airports, e.countries, e.commodities, e.refs,
             e.receipt_status, e.body_json, e.body_msgpack, v_hash,
-            e.origin_relay, e.origin_seq, e.alert_relay);
+            e.origin_relay, e.origin_seq, e.alert_relay, coalesce(e.chain_version, 1),
+            e.content_digest, e.commitments, e.key_id, e.wrapped_key, e.personal);
         IF e.origin_relay IS NULL THEN
             INSERT INTO relay_idempotency (unit_id, event_kind, key, seq, alert_id)
                 VALUES (e.unit_id, e.kind, e.key, v_head, e.alert_id);

@@ -1,0 +1,91 @@
+"""What the relay shows of a stored event, following its stored state (protection.md).
+
+- an alert neither masked nor reduced: its body with its personal fields opened and put
+  back (an alert without personal fields, and every receipt: the stored bytes as they are);
+- a masked alert: its body without personal fields, with ``masked_at``;
+- a reduced alert: what reduction kept, with ``reduced_at`` (and ``masked_at`` if it was).
+
+Alerts stored before protection (chain version 1) hold their fields in clear: the same
+states are shown by removing them. A sealed box that does not open is shown without the
+fields and with ``personal_unavailable: true``, and logged by seq (never by content):
+one damaged row never stops a stream.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+import orjson
+import structlog
+
+from relay.contract.personal import remove_personal, splice_personal
+from relay.contract.times import rfc3339
+from relay.contract.wire import Encoding, encode_body
+from relay.protection.keyring import KeyMissing
+from relay.protection.sealing import SealBroken, Sealer
+
+__all__ = ["PROTECTION_COLUMNS", "Revealer"]
+
+PROTECTION_COLUMNS = ("chain_version, key_id, wrapped_key, personal, masked_at, reduced_at,"
+                      " sealed_at")
+_log = structlog.get_logger("relay.protection")
+
+
+class Revealer:
+    def __init__(self, sealer: Sealer) -> None:
+        self._sealer = sealer
+
+    def needs_work(self, row: Any) -> bool:
+        """False when the stored bytes are what is shown (the common case)."""
+        if row["kind"] != "alert":
+            return False
+        if row["masked_at"] is not None or row["reduced_at"] is not None:
+            return True
+        return row["personal"] is not None or (row["chain_version"] == 1
+                                               and row["sealed_at"] is not None)
+
+    def shown_value(self, row: Any, stored: dict[str, Any]) -> dict[str, Any]:
+        """The body shown for ``row``, given its stored body parsed."""
+        masked, reduced = row["masked_at"], row["reduced_at"]
+        body = stored
+        if masked is None and reduced is None:
+            sealed = row["chain_version"] >= 2 or row["sealed_at"] is not None
+            if not sealed or (row["personal"] is None and row["chain_version"] >= 2):
+                return body
+            if row["wrapped_key"] is None or row["personal"] is None:  # destroyed: never shown
+                return {**body, "personal_unavailable": True}
+            try:
+                values = self._sealer.values(str(row["alert_id"]), row["key_id"],
+                                             bytes(row["wrapped_key"]), bytes(row["personal"]))
+            except (SealBroken, KeyMissing) as exc:
+                _log.error("personal_data_unreadable", seq=row["seq"], error=type(exc).__name__)
+                return {**body, "personal_unavailable": True}
+            return splice_personal(body, values)
+        if row["chain_version"] < 2:
+            body = remove_personal(body)
+        if masked is not None:
+            body["masked_at"] = rfc3339(masked)
+        if reduced is not None:
+            body["reduced_at"] = rfc3339(reduced)
+        return body
+
+    def shown(self, row: Any, encoding: Encoding) -> bytes:
+        """The shown body of ``row`` in ``encoding`` (its stored column for it is read)."""
+        column = "body_json" if encoding is Encoding.JSON else "body_msgpack"
+        stored = bytes(row[column])
+        if not self.needs_work(row):
+            return stored
+        value = orjson.loads(stored) if encoding is Encoding.JSON else \
+            msgpack.unpackb(stored, raw=False, timestamp=0)
+        shown = self.shown_value(row, value)
+        if encoding is Encoding.JSON:
+            return orjson.dumps(shown)
+        packed: bytes = msgpack.packb(shown, use_bin_type=True)
+        return packed
+
+    def shown_both(self, row: Any) -> tuple[bytes, bytes]:
+        """Both encodings, from the stored JSON."""
+        if not self.needs_work(row):
+            return bytes(row["body_json"]), bytes(row["body_msgpack"])
+        return encode_body(self.shown_value(row, orjson.loads(row["body_json"])))
