@@ -1,13 +1,17 @@
 """The one-shot commands of ``relay``: migrations, configuration check, units, tokens,
 audit. Each runs against the database ``relay serve`` would use (the embedded one of the
-data directory, or the configured URL), so it works beside running relays."""
+data directory, or the configured URL), so it works beside running relays; each opens it
+through :func:`connected`, which says when that opening created the protection key file.
+(``keys`` and ``protection`` are in :mod:`relay.cli.protection_commands`.)"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import pwd
 import sys
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
@@ -22,19 +26,43 @@ from relay.store import admin, federation
 from relay.store.chain import verify_chain
 from relay.store.chain_export import verify_export
 
-__all__ = ["run_command"]
+__all__ = ["cli_actor", "connected", "minute", "os_user", "run_command", "table"]
+
+_SUBCOMMANDS = ("units_command", "tokens_command", "peers_command", "keys_command",
+                "protection_command")
 
 
-def _actor(args: argparse.Namespace) -> admin.Actor:
-    """The system user running the command: the access log's "who" for it."""
+def os_user() -> str:
+    """The system user running the command."""
     try:  # the effective user, not $USER or $LOGNAME, which anyone can set
-        user = pwd.getpwuid(os.geteuid()).pw_name
+        return pwd.getpwuid(os.geteuid()).pw_name
     except KeyError:
-        user = str(os.geteuid())
+        return str(os.geteuid())
+
+
+def cli_actor(args: argparse.Namespace) -> admin.Actor:
+    """The system user running the command: the access log's "who" for it."""
     words = ["relay", args.command] + [value for value in (
-        getattr(args, "units_command", None), getattr(args, "tokens_command", None),
-        getattr(args, "peers_command", None)) if value]
-    return admin.Actor(f"cli:{user}", "CLI", " ".join(words))
+        getattr(args, name, None) for name in _SUBCOMMANDS) if value]
+    return admin.Actor(f"cli:{os_user()}", "CLI", " ".join(words))
+
+
+@contextlib.asynccontextmanager
+async def connected(config: Config, say: Say) -> AsyncIterator[tuple[asyncpg.Connection, str]]:
+    """A connection to the relay's database, and its URL (for a command that needs a small
+    pool of its own). When opening it created the protection key file, the operator is
+    told on stderr, whatever the command (protection.md "At rest")."""
+    from relay.store.database import DatabaseHandle, connect_once
+
+    dsn: list[str] = []
+
+    def opened(handle: DatabaseHandle) -> None:
+        dsn.append(handle.dsn)
+        if handle.key_created is not None:
+            say.error("relay.key_file_created", file=handle.key_created)
+
+    async with connect_once(config, on_open=opened) as conn:
+        yield conn, dsn[0]
 
 
 def _roles(text: str) -> list[str]:
@@ -50,9 +78,7 @@ async def run_command(args: argparse.Namespace, config: Config, config_path: Pat
         return await _import(args, config, say)
     if args.command == "audit" and (args.export is not None or args.filtered):
         return _verify_export(args, say)
-    from relay.store.database import connect_once
-
-    async with connect_once(config) as conn:
+    async with connected(config, say) as (conn, _):
         if args.command == "migrate":
             say.out("relay.migrated")
         elif args.command == "units":
@@ -67,7 +93,7 @@ async def run_command(args: argparse.Namespace, config: Config, config_path: Pat
 
 
 async def _units(conn: asyncpg.Connection, args: argparse.Namespace, say: Say) -> None:
-    actor = _actor(args)
+    actor = cli_actor(args)
     match args.units_command:
         case "add":
             roles = _roles(args.roles)
@@ -93,7 +119,7 @@ async def _units(conn: asyncpg.Connection, args: argparse.Namespace, say: Say) -
 
 
 async def _tokens(conn: asyncpg.Connection, args: argparse.Namespace, say: Say) -> None:
-    actor = _actor(args)
+    actor = cli_actor(args)
     match args.tokens_command:
         case "issue":
             issued = await admin.issue_token(conn, actor, args.unit_id, label=args.label,
@@ -107,7 +133,7 @@ async def _tokens(conn: asyncpg.Connection, args: argparse.Namespace, say: Say) 
 
 
 async def _peers(conn: asyncpg.Connection, args: argparse.Namespace, say: Say) -> None:
-    actor = _actor(args)
+    actor = cli_actor(args)
     match args.peers_command:
         case "add":
             countries = _roles(args.countries)
@@ -130,13 +156,13 @@ def _print_peers(say: Say, peers: list[federation.PeerStatus]) -> None:
         rows.append([
             peer.peer_id, ",".join(peer.countries or []) or "-", grant,
             "-" if link is None else say.t(f"relay.link.{link.state}"),
-            "-" if link is None else _minute(link.state_since, say),
+            "-" if link is None else minute(link.state_since, say),
             "-" if link is None else str(link.position),
             "-" if link is None or link.applied_at is None
-            else f"#{link.applied_origin_seq} {_minute(link.applied_at, say)}",
+            else f"#{link.applied_origin_seq} {minute(link.applied_at, say)}",
             "-" if link is None or link.behind is None else str(link.behind),
             str(peer.units), "" if link is None or link.last_error is None else link.last_error[:60]])
-    _table(say, "relay.peers_header", rows)
+    table(say, "relay.peers_header", rows)
 
 
 def _print_token(say: Say, key: str, issued: admin.IssuedToken, **values: object) -> None:
@@ -158,11 +184,9 @@ async def _import(args: argparse.Namespace, config: Config, say: Say) -> int:
         say.refusal(BadFrame(say.t("relay.import_refused", count=len(problems), file=args.file),
                              problems))
         return 1
-    from relay.store.database import connect_once
-
-    async with connect_once(config) as conn:
+    async with connected(config, say) as (conn, _):
         try:
-            issued = await admin.add_units(conn, _actor(args), [
+            issued = await admin.add_units(conn, cli_actor(args), [
                 (unit.unit_id, unit.country, unit.airport, unit.name, unit.roles) for unit in units])
         except admin.RowRefused as refused:
             line = units[refused.index].line
@@ -218,13 +242,15 @@ def _verify_export(args: argparse.Namespace, say: Say) -> int:
         say.out("relay.export_complete", last=report.last_seq)
     else:
         say.out("relay.export_one_run", first=report.first_seq)
+    if report.content_removed:
+        say.out("relay.export_content_removed", count=report.content_removed)
     return 0
 
 
 # -- tables ---------------------------------------------------------------------------
 
 
-def _table(say: Say, header_key: str, rows: list[list[str]]) -> None:
+def table(say: Say, header_key: str, rows: list[list[str]]) -> None:
     header = say.t(header_key).split("|")
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
     for cells in [header, *rows]:
@@ -233,7 +259,7 @@ def _table(say: Say, header_key: str, rows: list[list[str]]) -> None:
 
 def _print_units(say: Say, units: list[admin.UnitInfo],
                  remote: list[tuple[str, RemoteUnit]]) -> None:
-    _table(say, "relay.units_header", [
+    table(say, "relay.units_header", [
         *([info.unit.unit_id, info.unit.country, info.unit.airport or "-", ",".join(sorted(info.unit.roles)),
            str(info.active_tokens), say.t("relay.suspended" if info.unit.revoked_at else "relay.active"),
            info.unit.name] for info in units),
@@ -241,7 +267,7 @@ def _print_units(say: Say, units: list[admin.UnitInfo],
            say.t("relay.remote", relay=relay_id), unit.name] for relay_id, unit in remote)])
 
 
-def _minute(value: datetime | None, say: Say) -> str:
+def minute(value: datetime | None, say: Say) -> str:
     return say.t("relay.never") if value is None else value.strftime("%Y-%m-%d %H:%M")
 
 
@@ -251,10 +277,10 @@ def _print_tokens(say: Say, tokens: list[admin.TokenInfo]) -> None:
     for token in tokens:
         state = ("relay.revoked" if token.revoked_at else
                  "relay.expired" if token.expires_at and token.expires_at <= now else "relay.valid")
-        rows.append([token.token_id, token.unit_id, say.t(state), _minute(token.created_at, say),
-                     "-" if token.expires_at is None else _minute(token.expires_at, say),
-                     _minute(token.last_used_at, say), token.label])
-    _table(say, "relay.tokens_header", rows)
+        rows.append([token.token_id, token.unit_id, say.t(state), minute(token.created_at, say),
+                     "-" if token.expires_at is None else minute(token.expires_at, say),
+                     minute(token.last_used_at, say), token.label])
+    table(say, "relay.tokens_header", rows)
 
 
 def _summary(config: Config, config_path: Path | None, say: Say) -> None:

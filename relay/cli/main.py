@@ -18,6 +18,7 @@ from pathlib import Path
 from relay.cli import messages  # noqa: F401 - registers the command's sentences
 from relay.cli.commands import run_command
 from relay.cli.parser import build_parser
+from relay.cli.protection_commands import run_keys, run_protection
 from relay.cli.say import Say
 from relay.config import Config, ConfigError, load_config
 from relay.contract.errors import RelayError
@@ -65,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return asyncio.run(_serve(config, say))
+        if args.command == "keys":
+            return asyncio.run(run_keys(args, config, say))
+        if args.command == "protection":
+            return asyncio.run(run_protection(args, config, say))
         return asyncio.run(run_command(args, config, config_path, say))
     except RelayError as exc:
         say.refusal(exc)

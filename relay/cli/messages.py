@@ -109,6 +109,13 @@ register({
                           "événement correspond à son empreinte et chaque suite est liée, mais les "
                           "événements entre les suites ne sont pas dans l'export : les liens par-dessus "
                           "les trous ne sont pas vérifiés"),
+    "relay.export_content_removed": (
+        "{count} events stored before personal-data protection no longer hold what their hash "
+        "covers (masked or reduced): they are linked to their neighbours, their content is not "
+        "recomputed (docs/protection.md)",
+        "{count} événements enregistrés avant la protection des données personnelles ne "
+        "contiennent plus ce que couvre leur empreinte (masqués ou réduits) : ils sont liés à "
+        "leurs voisins, leur contenu n'est pas recalculé (docs/protection.md)"),
     "relay.export_one_run": ("one run of consecutive seqs from seq {first}: the events before it are not "
                              "in the export",
                              "une seule suite de seq consécutifs depuis le seq {first} : les événements "
@@ -214,4 +221,121 @@ register({
     "relay.link.refused": ("refused", "refusé"),
     "relay.summary_relay": ("relay id: {relay}; links to: {peers}",
                             "identifiant du relais : {relay} ; liens vers : {peers}"),
+    # passengers' personal data (protection.md)
+    "relay.key_file_created": ("created the protection key file {file}: keep it secret and back it up "
+                               "apart from the database. Without it the passengers' personal fields "
+                               "cannot be read; whoever holds it and a copy of the database can read them",
+                               "fichier de clés de protection {file} créé : gardez-le secret et "
+                               "sauvegardez-le à part de la base de données. Sans lui, les champs "
+                               "personnels des passagers sont illisibles ; qui le détient avec une copie "
+                               "de la base peut les lire"),
+    "relay.cmd.keys": ("manage the keys that protect passengers' personal data",
+                       "gérer les clés qui protègent les données personnelles des passagers"),
+    "relay.cmd.keys_list": ("list the keys of the key file and how many data keys each still wraps",
+                            "lister les clés du fichier de clés et le nombre de clés de données que "
+                            "chacune chiffre encore"),
+    "relay.cmd.keys_rotate": ("add a new current key and re-wrap every data key under it (relays keep "
+                              "running)",
+                              "ajouter une nouvelle clé courante et rechiffrer toutes les clés de données "
+                              "avec elle (les relais continuent de tourner)"),
+    "relay.cmd.keys_retire": ("remove an unused key that is not the current one from the key file",
+                              "retirer du fichier de clés une clé inutilisée qui n'est pas la clé courante"),
+    "relay.arg.key_id": ("id of the key (k-...), as keys list shows it",
+                         "identifiant de la clé (k-...), tel que l'affiche keys list"),
+    "relay.key_file": ("key file: {file}", "fichier de clés : {file}"),
+    "relay.keys_header": ("KEY|CREATED|DATA KEYS|STATE", "CLÉ|CRÉÉE|CLÉS DE DONNÉES|ÉTAT"),
+    "relay.key_state.current": ("current (wraps new data keys)",
+                                "courante (chiffre les nouvelles clés de données)"),
+    "relay.key_state.in_use": ("in use: run relay keys rotate before retiring it",
+                               "en usage : lancez relay keys rotate avant de la retirer"),
+    "relay.key_state.unused": ("unused: can be retired", "inutilisée : peut être retirée"),
+    "relay.key_state.missing": ("MISSING from the key file: data unreadable",
+                                "ABSENTE du fichier de clés : données illisibles"),
+    "relay.key_missing": ("{count} data key(s) are wrapped under key {key}, which the key file {file} "
+                          "does not hold: the personal fields they protect cannot be read. Put the key "
+                          "back from the backup of the key file",
+                          "{count} clé(s) de données sont chiffrées avec la clé {key}, absente du "
+                          "fichier de clés {file} : les champs personnels qu'elles protègent sont "
+                          "illisibles. Remettez la clé en place depuis la sauvegarde du fichier de clés"),
+    "relay.key_file_error": ("key file: {error}", "fichier de clés : {error}"),
+    "relay.rotate_refused_missing": ("nothing was rotated: the data keys under the missing key(s) could "
+                                     "not be re-wrapped",
+                                     "aucune rotation : les clés de données chiffrées avec la ou les clés "
+                                     "absentes ne pourraient pas être rechiffrées"),
+    "relay.key_added": ("new current key {key} added to {file}; re-wrapping the data keys under it...",
+                        "nouvelle clé courante {key} ajoutée à {file} ; rechiffrement des clés de "
+                        "données avec elle..."),
+    "relay.rewrapped": ("key {key} is current: {count} data key(s) re-wrapped under it; relay keys list "
+                        "shows the earlier keys now unused, which can be retired",
+                        "la clé {key} est la clé courante : {count} clé(s) de données rechiffrée(s) "
+                        "avec elle ; relay keys list montre les anciennes clés désormais inutilisées, "
+                        "qui peuvent être retirées"),
+    "relay.rewrap_failed": ("key {key} is current, but re-wrapping stopped: {error} (run relay keys "
+                            "rotate again once it is fixed)",
+                            "la clé {key} est la clé courante, mais le rechiffrement s'est arrêté : "
+                            "{error} (relancez relay keys rotate une fois le problème réglé)"),
+    "relay.retire_unknown": ("the key file {file} holds no key {key}",
+                             "le fichier de clés {file} ne contient pas de clé {key}"),
+    "relay.retire_current": ("key {key} is the current key: it wraps new data keys; run relay keys "
+                             "rotate first, then retire it",
+                             "la clé {key} est la clé courante : elle chiffre les nouvelles clés de "
+                             "données ; lancez d'abord relay keys rotate, puis retirez-la"),
+    "relay.retire_in_use": ("key {key} still wraps {count} data key(s): retiring it would make their "
+                            "personal fields unreadable; run relay keys rotate first",
+                            "la clé {key} chiffre encore {count} clé(s) de données : la retirer rendrait "
+                            "leurs champs personnels illisibles ; lancez d'abord relay keys rotate"),
+    "relay.retire_failed": ("key {key} not retired: {error}", "clé {key} non retirée : {error}"),
+    "relay.key_retired": ("key {key} retired from {file} (copies of it in older backups of the key "
+                          "file remain: destroy them too if it must be gone)",
+                          "clé {key} retirée de {file} (ses copies dans d'anciennes sauvegardes du "
+                          "fichier de clés subsistent : détruisez-les aussi si elle doit disparaître)"),
+    "relay.cmd.protection": ("protection of passengers' personal data: jobs and holds",
+                             "protection des données personnelles des passagers : traitements et gels"),
+    "relay.cmd.protection_run": ("mask and reduce now what is due (as of --now, if given)",
+                                 "masquer et réduire maintenant ce qui est échu (à la date --now, si "
+                                 "elle est donnée)"),
+    "relay.cmd.protection_hold": ("keep an alert out of masking and reduction until a date",
+                                  "soustraire une alerte au masquage et à la réduction jusqu'à une date"),
+    "relay.cmd.protection_holds": ("list the holds: who, why, until when",
+                                   "lister les gels : qui, pourquoi, jusqu'à quand"),
+    "relay.arg.now": ("the moment to run as: YYYY-MM-DD (00:00 UTC) or RFC 3339 (default: now)",
+                      "le moment à considérer : AAAA-MM-JJ (00:00 UTC) ou RFC 3339 (par défaut : "
+                      "maintenant)"),
+    "relay.arg.alert_id": ("id of the alert", "identifiant de l'alerte"),
+    "relay.arg.reason": ("why: the link to an investigation (recorded in the access log)",
+                         "pourquoi : le lien avec une enquête (consigné dans le journal des accès)"),
+    "relay.arg.until": ("until when: YYYY-MM-DD (00:00 UTC) or RFC 3339",
+                        "jusqu'à quand : AAAA-MM-JJ (00:00 UTC) ou RFC 3339"),
+    "relay.arg.alert_filter": ("only the holds of this alert", "seulement les gels de cette alerte"),
+    "relay.bad_date": ("{option} {value} is not a date: give YYYY-MM-DD or an RFC 3339 timestamp such "
+                       "as 2026-12-01T16:40:00Z",
+                       "{option} {value} n'est pas une date : indiquez AAAA-MM-JJ ou un horodatage "
+                       "RFC 3339 comme 2026-12-01T16:40:00Z"),
+    "relay.protection_ran": ("as of {now}: {masked} alert(s) masked, {reduced} reduced, {shredded} data "
+                             "key(s) destroyed",
+                             "à la date du {now} : {masked} alerte(s) masquée(s), {reduced} réduite(s), "
+                             "{shredded} clé(s) de données détruite(s)"),
+    "relay.hold_no_reason": ("--reason must say why the alert is held (its link to an investigation)",
+                             "--reason doit dire pourquoi l'alerte est gelée (son lien avec une enquête)"),
+    "relay.hold_reason_too_long": ("--reason is too long: {length} characters, at most {limit}",
+                                   "--reason est trop long : {length} caractères, {limit} au plus"),
+    "relay.hold_reason_control": ("--reason contains a control character ({character})",
+                                  "--reason contient un caractère de contrôle ({character})"),
+    "relay.hold_until_past": ("--until {value} is not in the future",
+                              "--until {value} n'est pas dans le futur"),
+    "relay.no_such_alert": ("no alert {alert}", "aucune alerte {alert}"),
+    "relay.bad_alert_id": ("--alert {value} is not an alert id", "--alert {value} n'est pas un "
+                           "identifiant d'alerte"),
+    "relay.hold_placed": ("hold {hold} placed on alert {alert} until {until}",
+                          "gel {hold} posé sur l'alerte {alert} jusqu'au {until}"),
+    "relay.hold_already_masked": ("alert {alert} is already masked or reduced: the hold does not bring "
+                                  "its personal fields back, it only keeps what is left from the next "
+                                  "step",
+                                  "l'alerte {alert} est déjà masquée ou réduite : le gel ne rétablit pas "
+                                  "ses champs personnels, il protège seulement ce qui reste de l'étape "
+                                  "suivante"),
+    "relay.holds_header": ("HOLD|ALERT|UNTIL|STATE|BY|AT|REASON",
+                           "GEL|ALERTE|JUSQU'AU|ÉTAT|PAR|LE|MOTIF"),
+    "relay.hold_state.active": ("active", "en vigueur"),
+    "relay.hold_state.expired": ("expired", "expiré"),
 })

@@ -87,4 +87,23 @@ def build_parser(t: Translator, version: str) -> argparse.ArgumentParser:
     verify.add_argument("--export", type=Path, default=None, metavar="FILE.ndjson",
                         help=t("relay.arg.export"))
     verify.add_argument("--filtered", action="store_true", help=t("relay.arg.filtered"))
+
+    # protection.md: the operator's keys, the jobs on demand, holds
+    keys = commands.add_parser("keys", parents=[common], help=t("relay.cmd.keys")).add_subparsers(
+        dest="keys_command", required=True)
+    command(keys, "list", "relay.cmd.keys_list")
+    command(keys, "rotate", "relay.cmd.keys_rotate")
+    command(keys, "retire", "relay.cmd.keys_retire").add_argument("key_id", help=t("relay.arg.key_id"))
+
+    guard = commands.add_parser("protection", parents=[common],
+                                help=t("relay.cmd.protection")).add_subparsers(
+        dest="protection_command", required=True)
+    command(guard, "run", "relay.cmd.protection_run").add_argument(
+        "--now", default=None, metavar="DATE", help=t("relay.arg.now"))
+    hold = command(guard, "hold", "relay.cmd.protection_hold")
+    hold.add_argument("alert_id", help=t("relay.arg.alert_id"))
+    hold.add_argument("--reason", required=True, help=t("relay.arg.reason"))
+    hold.add_argument("--until", required=True, metavar="DATE", help=t("relay.arg.until"))
+    command(guard, "holds", "relay.cmd.protection_holds").add_argument(
+        "--alert", default=None, metavar="ALERT_ID", help=t("relay.arg.alert_filter"))
     return parser
