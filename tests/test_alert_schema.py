@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relay.contract.errors import InvalidAlert
-from relay.contract.fields import ALERT_FIELDS, RELAY_FIELDS
+from relay.contract.fields import ALERT_FIELDS, RELAY_FIELDS, SHOWN_STATE_FIELDS
 from relay.contract.schema import ALERT_EXAMPLES, alert_json_schema, alert_schemas, beyond_schema
 from relay.contract.validation import validate_alert
 from tests.alert_examples import passenger_alert, seizure_alert
@@ -248,8 +248,12 @@ def test_the_schema_names_exactly_the_fields_of_the_alert():
     """Each kind lists every client field; stored alerts add the relay's."""
     for kind in ("Passenger", "Seizure"):
         assert ALERT_FIELDS | {"kind"} == set(alert_schemas()[f"{kind}Alert"]["properties"])
-        assert ALERT_FIELDS | RELAY_FIELDS - {"seq"} == set(
+        assert ALERT_FIELDS | RELAY_FIELDS - {"seq"} | SHOWN_STATE_FIELDS - {"reduced_at"} == set(
             alert_schemas()[f"Stored{kind}Alert"]["properties"])
+    reduced = set(alert_schemas()["ReducedAlert"]["properties"])
+    assert reduced == {"alert_id", "kind", "msg_type", "references", "origin_unit", "origin_relay",
+                       "distribution", "tlp", "status", "sent_at", "received_at", "origin_seq",
+                       "audience", "masked_at", "reduced_at"}
 
 
 def too_far(spec: Any, example: Any) -> list[Any]:

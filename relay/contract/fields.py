@@ -68,6 +68,7 @@ __all__ = [
     "MAX_ITEMS",
     "RECORDS",
     "RELAY_FIELDS",
+    "SHOWN_STATE_FIELDS",
     "DistributionSpec",
     "SeizureUnit",
     "personal_fields",
@@ -84,6 +85,9 @@ GRADING_SOURCES: Final = ("A", "B", "C", "D", "E", "F")  # Admiralty source reli
 GRADING_INFORMATION: Final = ("1", "2", "3", "4", "5", "6")  # Admiralty credibility
 RELAY_FIELDS: Final = frozenset({"alert_id", "origin_unit", "received_at", "seq",
                                  "origin_relay", "origin_seq", "audience"})
+# What the relay adds to an alert it shows, from its stored protection state
+# (docs/protection.md): never stored in the hashed body, never accepted from a client or a peer.
+SHOWN_STATE_FIELDS: Final = frozenset({"masked_at", "reduced_at", "personal_unavailable"})
 
 
 class SeizureUnit(Spec):

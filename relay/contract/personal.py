@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -45,41 +44,28 @@ _COMMITMENT_TAG: Final = b"relay-personal-v1\x00"
 PersonalValue = tuple[str, Any]  # (concrete path, value)
 
 
-def _segments(path: str) -> list[str]:
-    """``subjects[].document.number`` -> ["subjects", "[]", "document", "number"]."""
-    out: list[str] = []
-    for part in path.split("."):
-        if part.endswith("[]"):
-            out += [part[:-2], "[]"]
-        else:
-            out.append(part)
-    return out
+def _subject_leaf(path: str) -> tuple[str, ...]:
+    """``subjects[].document.number`` -> ("document", "number"): every personal field is
+    a field of a subject (the table of protection.md)."""
+    assert path.startswith("subjects[]."), path
+    return tuple(path.removeprefix("subjects[].").split("."))
 
 
-_PATHS: Final = tuple(_segments(p) for p in PERSONAL_PATHS)
-
-
-def _walk(node: Any, segments: Sequence[str], prefix: str, found: list[tuple[str, Any, Any]]) -> None:
-    """Every (path, parent map, key) where ``segments`` leads to a value under ``node``."""
-    head, rest = segments[0], segments[1:]
-    if head == "[]":
-        if isinstance(node, list):
-            for index, item in enumerate(node):
-                _walk(item, rest, f"{prefix}[{index}]", found)
-        return
-    if not isinstance(node, dict) or head not in node:
-        return
-    path = f"{prefix}.{head}" if prefix else head
-    if rest:
-        _walk(node[head], rest, path, found)
-    else:
-        found.append((path, node, head))
+_LEAVES: Final = tuple(_subject_leaf(p) for p in PERSONAL_PATHS)
 
 
 def _locations(body: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Every (path, parent map, key) of a personal field in ``body``."""
+    subjects = body.get("subjects")
+    if not isinstance(subjects, list):
+        return []
     found: list[tuple[str, Any, Any]] = []
-    for segments in _PATHS:
-        _walk(body, segments, "", found)
+    for leaf in _LEAVES:
+        for index, node in enumerate(subjects):
+            for part in leaf[:-1]:
+                node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, dict) and leaf[-1] in node:
+                found.append((f"subjects[{index}].{'.'.join(leaf)}", node, leaf[-1]))
     return found
 
 
@@ -88,10 +74,18 @@ def has_personal(body: Mapping[str, Any]) -> bool:
     return bool(_locations(body))
 
 
-def split_personal(body: Mapping[str, Any]) -> tuple[dict[str, Any], list[PersonalValue]]:
-    """A copy of ``body`` without its personal fields, and those fields with their paths
-    (in a stable order: by field of the table, then by subject)."""
-    stripped = copy.deepcopy(dict(body))
+def _copy(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of a JSON object (an order of magnitude faster than copy.deepcopy)."""
+    copied: dict[str, Any] = orjson.loads(orjson.dumps(value))
+    return copied
+
+
+def split_personal(body: Mapping[str, Any], *, in_place: bool = False
+                   ) -> tuple[dict[str, Any], list[PersonalValue]]:
+    """``body`` without its personal fields (a copy, or ``body`` itself changed with
+    ``in_place``), and those fields with their paths (in a stable order: by field of the
+    table, then by subject)."""
+    stripped = body if in_place and isinstance(body, dict) else _copy(body)
     located = _locations(stripped)
     values = [(path, parent[key]) for path, parent, key in located]
     for _, parent, key in located:
@@ -104,10 +98,11 @@ def remove_personal(body: Mapping[str, Any]) -> dict[str, Any]:
     return split_personal(body)[0]
 
 
-def splice_personal(body: Mapping[str, Any], values: Sequence[PersonalValue]) -> dict[str, Any]:
-    """A copy of ``body`` with ``values`` put back at their paths (the inverse of
-    :func:`split_personal`). A path that no longer leads anywhere is skipped."""
-    out = copy.deepcopy(dict(body))
+def splice_personal(body: Mapping[str, Any], values: Sequence[PersonalValue], *,
+                    in_place: bool = False) -> dict[str, Any]:
+    """``body`` (a copy, or itself with ``in_place``) with ``values`` put back at their
+    paths (the inverse of :func:`split_personal`). A path that leads nowhere is skipped."""
+    out = body if in_place and isinstance(body, dict) else _copy(body)
     for path, value in values:
         node: Any = out
         parts = path.replace("[", ".[").split(".")

@@ -189,6 +189,15 @@ ENGLISH: Mapping[str, str | Callable[[Params], str]] = {
     "unknown_peer": lambda p: f"no peer relay {quoted(p['value'])}",
     "peer_revoked": "the peer {value} is already revoked",
     "not_a_unit": "must be a unit: unit_id, country, optional airport and name",
+    # passengers' personal data (protection.md)
+    "bad_date_or_timestamp": "must be a date YYYY-MM-DD or an RFC 3339 timestamp with a time "
+                             "offset, e.g. 2027-06-30 or 2027-06-30T00:00:00Z",
+    "in_the_past": "must be in the future",
+    "keys_destroyed": "the alert's personal fields can no longer be read: its data key was "
+                      "destroyed (at masking with shred_on_mask, or when it was reduced)",
+    "personal_unreadable": "the alert's sealed personal fields cannot be opened (a damaged row, "
+                           "or a key that the relay's key file does not hold); tell the relay "
+                           "operator",
 }
 PROBLEM_CODES = frozenset(ENGLISH)
 

@@ -177,6 +177,16 @@ FRENCH: dict[str, str | Callable[[Params], str]] = {
     "unknown_peer": lambda p: f"aucun relais pair {quoted(p['value'])}",
     "peer_revoked": lambda p: f"le pair {p['value']} est déjà révoqué",
     "not_a_unit": "doit être une unité : unit_id, country, airport facultatif et name",
+    # passengers' personal data (protection.md)
+    "bad_date_or_timestamp": "doit être une date AAAA-MM-JJ ou un horodatage RFC 3339 avec son "
+                             "décalage horaire, p. ex. 2027-06-30 ou 2027-06-30T00:00:00Z",
+    "in_the_past": "doit être dans le futur",
+    "keys_destroyed": "les données personnelles de l'alerte ne peuvent plus être lues : sa clé "
+                      "de données a été détruite (au masquage avec shred_on_mask, ou à sa "
+                      "réduction)",
+    "personal_unreadable": "les données personnelles scellées de l'alerte ne peuvent pas être "
+                           "ouvertes (une ligne endommagée, ou une clé que le fichier de clés du "
+                           "relais ne contient pas) ; prévenez l'opérateur du relais",
 }
 
 

@@ -83,17 +83,64 @@ _FEDERATION: dict[str, Any] = {
 }
 
 
+# Personal-data protection (docs/protection.md): the state an alert is shown in.
+_PROTECTION: dict[str, Any] = {
+    "masked_at": {**ref("Timestamp"), "readOnly": True,
+                  "description": "When its personal fields were masked (then absent)"},
+    "personal_unavailable": {"type": "boolean", "const": True, "readOnly": True,
+                             "description": "Its sealed personal fields could not be opened"},
+}
+
+
 def _alert(kind: str, *, stored: bool) -> dict[str, Any]:
-    """One kind of alert: as a client sends it, or as the relay stores it."""
+    """One kind of alert: as a client sends it, or as the relay stores it (where a
+    subject may lack its personal fields: masked)."""
     which = "stored by the relay" if stored else f"at most {MAX_ALERT_BYTES} bytes encoded"
     schema = ALERT.definition(f"A {kind} alert ({which})", kind=kind)
     schema["properties"]["kind"] = {"type": "string", "const": kind}
     if stored:
         schema["properties"].update(_RELAY)
         schema["properties"].update(_FEDERATION)
+        schema["properties"].update(_PROTECTION)
+        schema["properties"]["subjects"] = {**schema["properties"]["subjects"],
+                                            "items": ref("StoredSubject")}
         schema["required"] += [f.name for f in ALERT.fields if f.default is not None]
         schema["required"] += list(_RELAY)
     return schema
+
+
+def _stored_subject(subject: dict[str, Any]) -> dict[str, Any]:
+    """A subject as the relay answers it: its personal fields absent once masked."""
+    relaxed = {**subject, "description": f"{subject['description']}; its personal fields are"
+               " absent once the alert is masked (docs/protection.md)"}
+    relaxed["required"] = [name for name in subject.get("required", []) if name == "role"]
+    relaxed["properties"] = {**subject["properties"], "document": {
+        **subject["properties"]["document"], **ref("StoredTravelDocument")}}
+    return relaxed
+
+
+def _stored_document(document: dict[str, Any]) -> dict[str, Any]:
+    """A travel document as the relay answers it: without its number once masked."""
+    return {**document, "required": [n for n in document.get("required", []) if n != "number"]}
+
+
+def _reduced_alert() -> dict[str, Any]:
+    """An alert reduced to what the audit needs (docs/protection.md "Reduced")."""
+    full = _alert("passenger", stored=True)["properties"]
+    kept = ("alert_id", "msg_type", "references", "origin_unit", "origin_relay", "distribution",
+            "tlp", "status", "sent_at", "received_at", "origin_seq", "audience", "masked_at")
+    return {
+        "type": "object", "additionalProperties": False,
+        "description": "An alert reduced to what the audit needs, after"
+                       " [protection] delete_after_days",
+        "required": ["alert_id", "kind", "origin_unit", "received_at", "reduced_at"],
+        "properties": {
+            **{name: full[name] for name in kept if name in full},
+            "kind": {"type": "string", "enum": list(KINDS)},
+            "reduced_at": {**ref("Timestamp"), "readOnly": True,
+                           "description": "When it was reduced"},
+        },
+    }
 
 
 def _one_of_kinds(prefix: str, description: str) -> dict[str, Any]:
@@ -113,9 +160,16 @@ def alert_schemas() -> dict[str, Any]:
         "PassengerAlert": _alert("passenger", stored=False),
         "SeizureAlert": _alert("seizure", stored=False),
         "NewAlert": _one_of_kinds("", "An alert as a client publishes it (alerts.md)"),
+        "StoredSubject": _stored_subject(_parts()["Subject"]),
+        "StoredTravelDocument": _stored_document(_parts()["TravelDocument"]),
         "StoredPassengerAlert": _alert("passenger", stored=True),
         "StoredSeizureAlert": _alert("seizure", stored=True),
-        "Alert": _one_of_kinds("Stored", "An alert as the relay stores and answers it"),
+        "ReducedAlert": _reduced_alert(),
+        "Alert": {
+            "description": "An alert as the relay stores and answers it: whole (its personal"
+                           " fields absent once masked), or reduced (with reduced_at)",
+            "oneOf": [ref("StoredPassengerAlert"), ref("StoredSeizureAlert"), ref("ReducedAlert")],
+        },
     }
 
 

@@ -17,6 +17,7 @@ from relay.core.admission import Admission
 from relay.http import alerts as http_alerts
 from relay.http import audit as http_audit
 from relay.http import federation as http_federation
+from relay.http import protection as http_protection
 from relay.http.admin import add_admin_routes
 from relay.http.guard import guarded
 from relay.http.middleware import api_middleware, json_response
@@ -103,10 +104,13 @@ def build_http_app(services: HttpServices) -> web.Application:
     app.router.add_post("/v1/alerts", http_alerts.publish_alert)
     app.router.add_get("/v1/alerts", http_alerts.list_alerts)
     app.router.add_get("/v1/alerts/{alert_id}", http_alerts.get_alert)
+    app.router.add_post("/v1/alerts/{alert_id}/reidentify", http_protection.reidentify)
     app.router.add_get("/v1/audit/export", http_audit.export)
     app.router.add_get("/v1/audit/verify", http_audit.verify)
     app.router.add_get("/v1/audit/access-log", http_audit.access_log)
     app.router.add_get("/v1/federation/peers", http_federation.peers)
+    app.router.add_post("/v1/protection/holds", http_protection.place_hold)
+    app.router.add_get("/v1/protection/holds", http_protection.list_holds)
     add_admin_routes(app)
     add_console_routes(app, services)
     return app

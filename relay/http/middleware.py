@@ -5,7 +5,9 @@ Errors are the contract's error object (``{"type":"error","code","message","deta
 with the status of their code. Query parameters are single-valued text without NUL
 (PostgreSQL text cannot hold U+0000); anything else is ``invalid_query``. Requests of a
 unit with role ``audit``, and every export, are recorded in ``relay_access_log`` after
-they are answered, with the number of rows.
+they are answered, with the number of rows and what the handler adds: for a hold or a
+re-identification the reason it gave (``request["reason"]``), for a hold the alert
+(``request["target"]``) and, once placed, ``request["action"]``.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ __all__ = [
 _PUBLIC = {"/healthz", "/readyz", "/metrics", "/v1/openapi.json"}
 # Requests to these are recorded whoever sends them, refusals included: an export or an
 # admin action attempted by a unit without the role is something an auditor must see.
-_RECORDED_PATHS = ("/v1/audit/", "/v1/admin/", "/v1/federation/")
+# So are holds and re-identifications (protection.md): "every request, granted or refused".
+_RECORDED_PATHS = ("/v1/audit/", "/v1/admin/", "/v1/federation/", "/v1/protection/")
 _log = structlog.get_logger("relay.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -159,7 +162,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     if response.status >= 400:
         services.metrics.http_errors.labels(status=str(response.status)).inc()
     if principal is not None and not request.get("recorded") and (
-            allows(principal.unit.roles, Action.AUDIT) or request.path.startswith(_RECORDED_PATHS)):
+            allows(principal.unit.roles, Action.AUDIT) or _always_recorded(request.path)):
         recorded = await _record_access(services, principal, request, response.status)
         if not recorded and not response.prepared:
             # An auditor's request that cannot be recorded is not answered.
@@ -167,12 +170,19 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     return response
 
 
+def _always_recorded(path: str) -> bool:
+    return path.startswith(_RECORDED_PATHS) or (
+        path.startswith("/v1/alerts/") and path.endswith("/reidentify"))
+
+
 async def _record_access(services: HttpServices, principal: Principal, request: web.Request,
                          status: int) -> bool:
     try:
         await services.storage.record_access(
             unit_id=principal.unit.unit_id, method=request.method, path=request.path,
-            query=request.query, rows=request.get("rows"), status=status)
+            query=request.query, rows=request.get("rows"), status=status,
+            action=request.get("action"), target=request.get("target"),
+            reason=request.get("reason"))
     except Exception as exc:  # noqa: BLE001 - the caller decides what to answer
         _log.error("access_log_failed", error=type(exc).__name__, unit=principal.unit.unit_id)
         return False

@@ -20,6 +20,7 @@ from relay.contract.model import COMMODITIES, KINDS, RECEIPT_STATUSES
 from relay.contract.problems import PROBLEM_CODES
 from relay.contract.roles import ROLES
 from relay.contract.schema import ALERT_EXAMPLES, alert_schemas, ref
+from relay.http.protection import HOLD_ACTION, MAX_REASON
 from relay.store.admin import ADMIN_ACTIONS, MAX_EXPIRY_DAYS
 
 __all__ = ["openapi_document"]
@@ -35,6 +36,12 @@ def _error(status: int, description: str, headers: dict[str, Any] | None = None)
     codes = sorted(code for code, code_status in HTTP_STATUS.items() if code_status == status)
     schema = {"allOf": [ref("Error"), {"properties": {"code": {"enum": codes}}}]}
     return _json(schema, description, **({"headers": headers} if headers else {}))
+
+
+def _coded_error(codes: tuple[str, ...], description: str) -> dict[str, Any]:
+    """An error answer whose status is not the one of ``codes`` in the contract."""
+    return _json({"allOf": [ref("Error"), {"properties": {"code": {"enum": list(codes)}}}]},
+                 description)
 
 
 def _header(ref_name: str) -> dict[str, Any]:
@@ -56,13 +63,23 @@ def _responses(max_body_bytes: int) -> dict[str, Any]:
                               _header("Retry-After")),
         "Unavailable": _error(503, "The store is unavailable: retry after Retry-After seconds; "
                                    "nothing was stored", _header("Retry-After")),
+        # protection.md "Re-identification": a code of the contract under another status,
+        # with the problem that says why
+        "Gone": _coded_error(("not_found",), "The alert's personal fields are destroyed (its "
+                                             "data key, or the alert reduced): detail "
+                                             "keys_destroyed"),
+        "PersonalUnreadable": _coded_error(("unavailable",), "The sealed personal fields do not "
+                                                             "open (a damaged row or a missing "
+                                                             "key): detail personal_unreadable; "
+                                                             "the relay operator must look"),
     }
 
 
 def _answers(*statuses: str) -> dict[str, Any]:
     """The error answers every authenticated request can get, and ``statuses``."""
     names = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
-             "409": "Conflict", "413": "TooLarge", "429": "RateLimited", "503": "Unavailable"}
+             "409": "Conflict", "410": "Gone", "413": "TooLarge", "429": "RateLimited",
+             "500": "PersonalUnreadable", "503": "Unavailable"}
     wanted = sorted({"400", "401", "403", "503", *statuses})
     return {status: {"$ref": f"#/components/responses/{names[status]}"} for status in wanted}
 
@@ -235,9 +252,59 @@ _SCHEMAS: dict[str, Any] = {
                                  "description": "The query parameters; for an admin action, its details"},
                        "rows": {"type": ["integer", "null"]},
                        "status": {"type": "integer", "minimum": 100, "maximum": 599},
-                       "action": {"type": "string", "enum": list(ADMIN_ACTIONS),
-                                  "description": "Present for a change to units or tokens"},
-                       "target": {"type": "string", "description": "The unit id or token id changed"}},
+                       "action": {"type": "string", "enum": [*ADMIN_ACTIONS, HOLD_ACTION],
+                                  "description": "Present for a change to units or tokens, "
+                                                 "or a hold placed"},
+                       "target": {"type": "string",
+                                  "description": "The unit id or token id changed, or the "
+                                                 "alert id of a hold (placed or asked for)"},
+                       "reason": {"type": "string",
+                                  "description": "Present for a hold or a re-identification: "
+                                                 "the reason its request gave (its first "
+                                                 f"{MAX_REASON} characters)"}},
+    },
+    "NewHold": {
+        "type": "object", "additionalProperties": False, "required": ["alert_id", "reason", "until"],
+        "properties": {
+            "alert_id": ref("AlertId"),
+            "reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON,
+                       "description": "The investigation it is linked to; not only whitespace"},
+            "until": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt].*)?$",
+                      "description": "In the future: a date YYYY-MM-DD (its first moment, UTC) "
+                                     "or an RFC 3339 timestamp with a time offset",
+                      "examples": ["2027-06-30", "2027-06-30T12:00:00Z"]}},
+    },
+    "Hold": {
+        "type": "object",
+        "required": ["hold_id", "alert_id", "reason", "until", "placed_by", "placed_at", "active"],
+        "properties": {"hold_id": {"type": "integer", "minimum": 1}, "alert_id": ref("AlertId"),
+                       "reason": {"type": "string"}, "until": ref("Timestamp"),
+                       "placed_by": ref("UnitId"), "placed_at": ref("Timestamp"),
+                       "active": {"type": "boolean", "description": "until is still ahead"}},
+    },
+    "HoldList": {
+        "type": "object", "required": ["holds"],
+        "properties": {"holds": {"type": "array", "items": ref("Hold"), "description": "Newest first"}},
+    },
+    "Reidentification": {
+        "type": "object", "additionalProperties": False, "required": ["reason"],
+        "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON,
+                                  "description": "Why: recorded in the access log; not only "
+                                                 "whitespace"}},
+    },
+    "Reidentified": {
+        "type": "object", "required": ["alert_id", "seq", "masked_at", "fields", "alert"],
+        "properties": {
+            "alert_id": ref("AlertId"), "seq": {"type": "integer", "minimum": 1},
+            "masked_at": {"oneOf": [ref("Timestamp"), {"type": "null"}]},
+            "fields": {"type": "array", "description": "Each personal field, by its path",
+                       "items": {"type": "object", "required": ["path", "value"],
+                                 "properties": {"path": {"type": "string",
+                                                         "examples": ["subjects[0].surname"]},
+                                                "value": {}}}},
+            "alert": {"type": "object", "required": ["alert_id", "kind"],
+                      "description": "The alert as it read before masking, with masked_at if "
+                                     "it is masked"}},
     },
     "Unit": {
         "type": "object",
@@ -384,6 +451,40 @@ def _audit_paths() -> dict[str, Any]:
             "get": {"operationId": "listPeerRelays", "tags": ["federation"],
                     "summary": "The peer relays and the health of each link (roles admin, audit)",
                     "responses": {"200": _json(ref("PeerRelays"), "The peers"), **_answers()}},
+        },
+        "/v1/protection/holds": {
+            "post": {
+                "operationId": "placeHold", "tags": ["audit"],
+                "summary": "Keep an alert out of masking and reduction until a date (role audit)",
+                "description": "For an objective link to an investigation (protection.md "
+                               "\"Hold\"); recorded in the access log with its reason",
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": ref("NewHold")}}},
+                "responses": {"201": _json(ref("Hold"), "Placed"), **_answers("404")},
+            },
+            "get": {
+                "operationId": "listHolds", "tags": ["audit"],
+                "summary": "The holds, newest first, with who, why and until when (role audit)",
+                "parameters": [_query("alert_id", "Only this alert's holds", ref("AlertId"))],
+                "responses": {"200": _json(ref("HoldList"), "The holds"), **_answers()},
+            },
+        },
+        "/v1/alerts/{alert_id}/reidentify": {
+            "post": {
+                "operationId": "reidentifyAlert", "tags": ["audit"],
+                "summary": "The personal fields of an alert, with a reason (role audit)",
+                "description": "protection.md \"Re-identification\": every request, granted or "
+                               "refused, is recorded in the access log with its reason, never "
+                               "with the fields. Checked in this order: 401, 403, 400 (no "
+                               "reason), 404, 410 (the data key destroyed or the alert reduced).",
+                "parameters": [{"name": "alert_id", "in": "path", "required": True,
+                                "schema": ref("AlertId")}],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": ref("Reidentification")}}},
+                "responses": {"200": _json(ref("Reidentified"), "The fields, and the alert "
+                                                                "as it read before masking"),
+                              **_answers("404", "410", "500")},
+            },
         },
         "/v1/audit/access-log": {
             "get": {

@@ -19,7 +19,7 @@ import msgpack
 import orjson
 import structlog
 
-from relay.contract.personal import remove_personal, splice_personal
+from relay.contract.personal import splice_personal, split_personal
 from relay.contract.times import rfc3339
 from relay.contract.wire import Encoding, encode_body
 from relay.protection.keyring import KeyMissing
@@ -42,18 +42,17 @@ class Revealer:
             return False
         if row["masked_at"] is not None or row["reduced_at"] is not None:
             return True
-        return row["personal"] is not None or (row["chain_version"] == 1
-                                               and row["sealed_at"] is not None)
+        return row["personal"] is not None
 
     def shown_value(self, row: Any, stored: dict[str, Any]) -> dict[str, Any]:
-        """The body shown for ``row``, given its stored body parsed."""
+        """The body shown for ``row``, given its stored body parsed (and changed: the
+        caller parsed it for this call)."""
         masked, reduced = row["masked_at"], row["reduced_at"]
         body = stored
         if masked is None and reduced is None:
-            sealed = row["chain_version"] >= 2 or row["sealed_at"] is not None
-            if not sealed or (row["personal"] is None and row["chain_version"] >= 2):
+            if row["personal"] is None:  # nothing sealed: none stored, or the fields in clear
                 return body
-            if row["wrapped_key"] is None or row["personal"] is None:  # destroyed: never shown
+            if row["wrapped_key"] is None:  # destroyed: never shown
                 return {**body, "personal_unavailable": True}
             try:
                 values = self._sealer.values(str(row["alert_id"]), row["key_id"],
@@ -61,9 +60,9 @@ class Revealer:
             except (SealBroken, KeyMissing) as exc:
                 _log.error("personal_data_unreadable", seq=row["seq"], error=type(exc).__name__)
                 return {**body, "personal_unavailable": True}
-            return splice_personal(body, values)
+            return splice_personal(body, values, in_place=True)
         if row["chain_version"] < 2:
-            body = remove_personal(body)
+            body = split_personal(body, in_place=True)[0]
         if masked is not None:
             body["masked_at"] = rfc3339(masked)
         if reduced is not None:

@@ -58,12 +58,13 @@ class Sealer:
         self.keyring = keyring
 
     def seal(self, alert_id: str, body_json: bytes, body_msgpack: bytes) -> Sealed:
-        body = orjson.loads(body_json)
-        stored, values = split_personal(body)
+        stored, values = split_personal(orjson.loads(body_json), in_place=True)
         if not values:
-            return Sealed(body_json, body_msgpack, canonical(audit_part(body)),
-                          content_digest(body, []), None)
-        salted = [(path, value, secrets.token_bytes(SALT_BYTES)) for path, value in values]
+            return Sealed(body_json, body_msgpack, canonical(audit_part(stored)),
+                          content_digest(stored, []), None)
+        salts = secrets.token_bytes(SALT_BYTES * len(values))
+        salted = [(path, value, salts[i * SALT_BYTES:(i + 1) * SALT_BYTES])
+                  for i, (path, value) in enumerate(values)]
         commitments = [[path, commitment(salt, value)] for path, value, salt in salted]
         data_key = new_data_key()
         operator = self.keyring.current

@@ -49,6 +49,7 @@ from typing import Any
 
 import orjson
 
+from relay.contract.fields import SHOWN_STATE_FIELDS
 from relay.contract.personal import (
     audit_part,
     canonical,
@@ -271,7 +272,6 @@ def _read_line(number: int, raw: bytes) -> _Event | ExportProblem:
     return _Event(number, seq, kind, hashes["hash"], hashes["prev_hash"])
 
 
-_STATE_FIELDS = ("masked_at", "reduced_at", "personal_unavailable")
 
 
 def _sealed_problem(number: int, seq: int, kind: str, line: dict[str, Any], stored: object,
@@ -291,7 +291,7 @@ def _sealed_problem(number: int, seq: int, kind: str, line: dict[str, Any], stor
         return ExportProblem(number, seq, "member_differs", {"member": kind})
     if orjson.dumps(stored) != line["body"].encode("utf-8"):
         return ExportProblem(number, seq, "hash_mismatch")  # bytes changed, value kept
-    visible = remove_personal({k: v for k, v in shown.items() if k not in _STATE_FIELDS})
+    visible = remove_personal({k: v for k, v in shown.items() if k not in SHOWN_STATE_FIELDS})
     if _canonical(visible) != _canonical(stored):
         return ExportProblem(number, seq, "member_differs", {"member": kind})
     kept = bytes.fromhex(digest_hex)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import TypeVar
 
 import asyncpg
@@ -22,7 +23,7 @@ from relay.contract.visibility import Viewer
 from relay.contract.wire import Encoding
 from relay.core.events import Event, StoredAlert
 from relay.core.principals import Principal
-from relay.store import access_log, chain, eventlog, federation, history, units
+from relay.store import access_log, chain, eventlog, federation, history, protection, units
 from relay.store.pool import Pools, translate_errors, within
 
 __all__ = ["Storage"]
@@ -140,12 +141,29 @@ class Storage:
                 return await work(conn)  # type: ignore[arg-type]  # a pooled connection
         return await within(self.deadline, action, on_a_connection())
 
+    # -- passengers' personal data (protection.md): the reads pool, as for administration ---
+    async def place_hold(self, *, alert_id: str, reason: str, until: datetime,
+                         placed_by: str) -> protection.Hold | None:
+        return await within(self.deadline, "placing a hold", protection.place_hold(
+            self.pools.reads, alert_id=alert_id, reason=reason, until=until,
+            placed_by=placed_by))
+
+    async def holds(self, *, alert_id: str | None) -> list[protection.Hold]:
+        return await within(self.deadline, "reading the holds",
+                            protection.list_holds(self.pools.reads, alert_id=alert_id))
+
+    async def personal_of(self, alert_id: str) -> asyncpg.Record | None:
+        return await within(self.deadline, "reading an alert to re-identify",
+                            protection.personal_of(self.pools.reads, alert_id))
+
     # -- the access log -----------------------------------------------------------------------
     async def record_access(self, *, unit_id: str, method: str, path: str,
-                            query: Mapping[str, str], rows: int | None, status: int) -> None:
+                            query: Mapping[str, str], rows: int | None, status: int,
+                            action: str | None = None, target: str | None = None,
+                            reason: str | None = None) -> None:
         await within(self.deadline, "recording the access", access_log.record_access(
             self.pools.writes, unit_id=unit_id, method=method, path=path, query=query, rows=rows,
-            status=status))
+            status=status, action=action, target=target, reason=reason))
 
     async def access_log(self, *, unit: str | None, before: int | None,
                          limit: int) -> tuple[list[access_log.AccessEntry], bool]:
