@@ -13,9 +13,10 @@ import orjson
 from aiohttp import web
 
 from relay.contract.errors import BadFrame, Conflict, InvalidAlert, NotFound
-from relay.contract.fields import RELAY_FIELDS
+from relay.contract.fields import RELAY_FIELDS, SHOWN_STATE_FIELDS
 from relay.contract.history_query import encode_cursor, parse_history_query
 from relay.contract.ids import is_alert_id
+from relay.contract.personal import audit_part, remove_personal
 from relay.contract.problems import Problem
 from relay.contract.roles import Action
 from relay.contract.times import rfc3339
@@ -63,8 +64,12 @@ async def _check_same_alert(request: web.Request, seq: int, raw: object) -> None
     """A duplicate key must carry the same alert; else 409 (a client bug to surface)."""
     services = request.app[SERVICES]
     stored = orjson.loads(await services.storage.alert_body_at(seq))
-    first = {k: v for k, v in stored.items() if k not in RELAY_FIELDS}
+    first = {k: v for k, v in stored.items() if k not in RELAY_FIELDS | SHOWN_STATE_FIELDS}
     again = validate_alert(raw, known_units=services.known_units.ids, regions=services.regions)
+    if "reduced_at" in stored:  # only what the audit needs is left: nothing more to compare
+        first, again = audit_part(first), audit_part(again)
+    elif "masked_at" in stored or "personal_unavailable" in stored:
+        again = remove_personal(again)  # the fields are no longer shown: compare the rest
     if first != again:
         raise Conflict("this Idempotency-Key was used for a different alert",
                        [Problem("Idempotency-Key", "key_reused")])
