@@ -5,14 +5,18 @@ copies of that database."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import subprocess
 import sys
+from typing import Any
 
 import asyncpg
+import orjson
 import pytest
 
-from relay.store.chain import GENESIS, event_hash, verify_chain
+from relay.contract.personal import AUDIT_FIELDS
+from relay.store.chain import GENESIS, event_hash, sealed_hash, verify_chain
 from tests.alert_examples import seizure_alert
 from tests.conftest import REGIONS_CONFIG, database_url, fresh_database, running_relay
 from tests.support import ROOT, create_unit, stream_client
@@ -59,19 +63,52 @@ async def verify(dsn: str):
         await conn.close()
 
 
+def sorted_json(value: object) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def documented_digest(body: dict[str, Any], commitments: list[Any]) -> bytes:
+    """migration 010: SHA-256 of what reduction removes, the content and the commitments."""
+    content = {name: value for name, value in body.items() if name not in AUDIT_FIELDS}
+    return hashlib.sha256(b"relay-content-v2\x00" + sorted_json(
+        {"content": content, "commitments": commitments})).digest()
+
+
+def documented_hash(prev: bytes, row: asyncpg.Record) -> bytes:
+    """migrations 004 (relay-chain-v1: over the stored bytes) and 010 (relay-chain-v2:
+    over the kept fields' canonical JSON and the digest of the rest), written out again."""
+    head = (prev + b"relay-chain-v%d\x00" % row["chain_version"] + row["seq"].to_bytes(8, "big")
+            + row["kind"].encode("ascii") + b"\x00")
+    if row["chain_version"] == 1:
+        return hashlib.sha256(head + bytes(row["body_json"])).digest()
+    body = orjson.loads(row["body_json"])
+    commitments = [] if row["commitments"] is None else orjson.loads(row["commitments"])
+    kept = {name: body[name] for name in AUDIT_FIELDS if name in body}
+    return hashlib.sha256(head + sorted_json(kept) + b"\x00"
+                          + documented_digest(body, commitments)).digest()
+
+
 async def test_an_untouched_log_verifies_intact_and_matches_the_documented_formula(pg_server, seeded):
-    """8 events, intact; each stored hash is SHA-256(prev || relay-chain-v1 ...) as documented."""
+    """8 events, intact: the 6 alerts sealed (relay-chain-v2, their digest kept beside
+    them), the 2 receipts in relay-chain-v1; each stored hash is the documented formula
+    of its version, recomputed here without the relay's code."""
     dsn = database_url(pg_server, seeded)
     report = await verify(dsn)
     conn = await asyncpg.connect(dsn)
     try:
-        rows = await conn.fetch("SELECT seq, kind, body_json, hash FROM relay_events ORDER BY seq")
+        rows = await conn.fetch("SELECT seq, kind, chain_version, body_json, commitments,"
+                                " content_digest, hash FROM relay_events ORDER BY seq")
     finally:
         await conn.close()
+    assert [("alert", 2)] * 6 + [("receipt", 1)] * 2 == [(r["kind"], r["chain_version"]) for r in rows]
+    for row in rows:
+        digest = None if row["chain_version"] == 1 else documented_digest(
+            orjson.loads(row["body_json"]), [])
+        assert (digest, None) == (row["content_digest"], row["commitments"])  # a seizure: no personal field
     prev = GENESIS
     for row in rows:
-        prev = event_hash(prev, row["seq"], row["kind"], bytes(row["body_json"]))
-        assert prev == bytes(row["hash"])
+        prev = documented_hash(prev, row)
+        assert prev == bytes(row["hash"]), row["seq"]
     assert (True, 8, 8, prev.hex()) == (report.intact, report.events, report.head, report.head_hash)
 
 
@@ -155,30 +192,50 @@ def audit_verify(dsn: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_relay_audit_verify_exits_0_intact_and_1_naming_the_broken_seq(pg_server, seeded):
-    """The command line: exit status 0 when intact, 1 with the first broken seq."""
+    """The command line: exit status 0 when intact, 1 with the first broken seq and why. A
+    space after a receipt's body changes the bytes its hash covers (chain version 1); after
+    a sealed alert's, the value its hash covers is the same, but not the relay's one
+    encoding of it (chain version 2)."""
     intact = await asyncio.to_thread(audit_verify, database_url(pg_server, seeded))
-    dsn = await copy_of(pg_server, seeded)
-    await as_superuser(dsn, "UPDATE relay_events SET body_json = body_json || ' '::bytea WHERE seq = 2")
-    broken = await asyncio.to_thread(audit_verify, dsn)
+    broken = {}
+    for seq in (2, 7):
+        dsn = await copy_of(pg_server, seeded)
+        await as_superuser(dsn, f"UPDATE relay_events SET body_json = body_json || ' '::bytea WHERE seq = {seq}")
+        broken[seq] = await asyncio.to_thread(audit_verify, dsn)
     assert 0 == intact.returncode and "intact: 8 events" in intact.stdout
-    assert 1 == broken.returncode and "broken at seq 2" in broken.stdout
+    assert 1 == broken[2].returncode
+    assert "broken at seq 2: the stored body is not in the relay's encoding" in broken[2].stdout
+    assert 1 == broken[7].returncode
+    assert "broken at seq 7: the hash does not match" in broken[7].stdout
 
 
 # -- tampering that only one line of the verifier catches (issue 8) -------------------------
 
-RECHAIN_FROM = """
-DO $$
-DECLARE
-    r record;
-    v_hash bytea := (SELECT hash FROM relay_events WHERE seq = {start} - 1);
-BEGIN
-    v_hash := coalesce(v_hash, decode(repeat('00', 32), 'hex'));
-    FOR r IN SELECT seq, kind, body_json FROM relay_events WHERE seq >= {start} ORDER BY seq LOOP
-        v_hash := relay_event_hash(v_hash, r.seq, r.kind, r.body_json);
-        UPDATE relay_events SET hash = v_hash WHERE seq = r.seq;
-    END LOOP;
-END;
-$$"""
+async def rechain_from(dsn: str, start: int) -> None:
+    """As a superuser who knows the formulas: every hash from seq ``start`` on recomputed
+    over the edited log, and a sealed alert's digest with it, the head left alone."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("ALTER TABLE relay_events DISABLE TRIGGER USER")
+        prev = bytes(await conn.fetchval("SELECT hash FROM relay_events WHERE seq = $1", start - 1)
+                     or GENESIS)
+        for row in await conn.fetch("SELECT seq, kind, chain_version, body_json, commitments"
+                                    " FROM relay_events WHERE seq >= $1 ORDER BY seq", start):
+            digest = None
+            if row["chain_version"] == 2:
+                commitments = [] if row["commitments"] is None else orjson.loads(row["commitments"])
+                prev, digest = sealed_hash(prev, row["seq"], row["kind"], orjson.loads(row["body_json"]),
+                                           commitments, None)
+            else:
+                prev = event_hash(prev, row["seq"], row["kind"], bytes(row["body_json"]))
+            await conn.execute("UPDATE relay_events SET hash = $2,"
+                               " content_digest = coalesce($3, content_digest) WHERE seq = $1",
+                               row["seq"], prev, digest)
+        await conn.execute("ALTER TABLE relay_events ENABLE TRIGGER USER")
+    finally:
+        await conn.close()
+
+
 NEW_SUMMARY = ("UPDATE relay_events SET body_json = convert_to(replace(convert_from(body_json, 'UTF8'),"
                " '2.4 kg', '0.4 kg'), 'UTF8') WHERE seq = {seq}")
 
@@ -186,19 +243,24 @@ NEW_SUMMARY = ("UPDATE relay_events SET body_json = convert_to(replace(convert_f
 async def test_a_rewritten_last_event_with_its_hash_recomputed_is_caught_by_the_head(pg_server, seeded):
     """Event 8 rewritten and its hash recomputed: only the head's recorded hash tells."""
     dsn = await copy_of(pg_server, seeded)
-    await as_superuser(dsn, "UPDATE relay_events SET body_json = body_json || ' '::bytea WHERE seq = 8",
-                       RECHAIN_FROM.format(start=8))
+    await as_superuser(dsn, "UPDATE relay_events SET body_json = body_json || ' '::bytea WHERE seq = 8")
+    await rechain_from(dsn, 8)
     report = await verify(dsn)
     assert (False, 8, 8) == (report.intact, report.first_broken_seq, report.events)
     assert "rewritten" in report.reason
 
 
 async def test_a_whole_chain_recomputed_after_an_edit_is_caught_by_the_head(pg_server, seeded):
-    """Alert 3 edited and every hash from 3 on recomputed: the head's hash no longer matches."""
+    """Alert 3 (sealed) edited and every hash from 3 on recomputed, its digest too: each
+    event matches its hash, only the head's hash no longer matches."""
     dsn = await copy_of(pg_server, seeded)
-    await as_superuser(dsn, NEW_SUMMARY.format(seq=3), RECHAIN_FROM.format(start=3))
+    await as_superuser(dsn, NEW_SUMMARY.format(seq=3))
+    edited = await verify(dsn)
+    await rechain_from(dsn, 3)
     report = await verify(dsn)
-    assert (False, 8) == (report.intact, report.first_broken_seq)
+    assert (False, 3) == (edited.intact, edited.first_broken_seq)
+    assert (False, 8, 8) == (report.intact, report.first_broken_seq, report.events)
+    assert "rewritten" in report.reason
 
 
 async def test_an_event_appended_past_the_head_is_caught(pg_server, seeded):

@@ -22,7 +22,8 @@ import pytest
 
 from relay.cli import messages  # noqa: F401 - registers the command's sentences
 from relay.contract.i18n import CATALOG
-from relay.store.chain import GENESIS, event_hash
+from relay.contract.personal import canonical, commitment, content_digest, splice_personal
+from relay.store.chain import GENESIS, event_hash, sealed_hash
 from relay.store.chain_export import PROBLEM_CODES, export_line, verify_export
 from tests.alert_examples import passenger_alert, seizure_alert
 from tests.support import create_unit, run_relay, stream_client
@@ -33,23 +34,51 @@ Lines = list[bytes]
 # -- the pure verifier -------------------------------------------------------------------
 
 
-def chain(count: int) -> Lines:
-    """Export lines of a log of ``count`` events, every third a receipt."""
+SALT = bytes(range(16))
+MASKED_AT = "2027-05-25T08:00:00Z"
+
+
+def chain(count: int, *, sealed_from: int | None = None) -> Lines:
+    """Export lines of a log of ``count`` events, every third a receipt. From seq
+    ``sealed_from`` on, alerts are sealed as the relay stores them since migration 010
+    (chain version 2): the stored body without the subject's surname, its commitment, the
+    digest; shown with the surname, or masked (every fourth seq): with masked_at, without it."""
     lines, prev = [], GENESIS
     for seq in range(1, count + 1):
         kind = "receipt" if seq % 3 == 0 else "alert"
-        body = orjson.dumps({"alert_id": f"a-{seq}", "summary": "café « x » \"y\"", "n": seq,
-                             "flag": True})
-        digest = event_hash(prev, seq, kind, body)
-        lines.append(export_line(seq=seq, kind=kind, hash=digest, prev_hash=prev, body_json=body))
+        event = {"alert_id": f"a-{seq}", "summary": "café « x » \"y\"", "n": seq, "flag": True}
+        if kind == "receipt" or sealed_from is None or seq < sealed_from:
+            body = orjson.dumps(event)
+            digest = event_hash(prev, seq, kind, body)
+            lines.append(export_line(seq=seq, kind=kind, hash=digest, prev_hash=prev, body_json=body))
+        else:
+            stored = {**event, "tlp": "amber", "subjects": [{"role": "courier"}]}
+            commitments = [["subjects[0].surname", commitment(SALT, f"DOE {seq}")]]
+            digest, content = sealed_hash(prev, seq, kind, stored, commitments, None)
+            shown = ({**stored, "masked_at": MASKED_AT} if seq % 4 == 0
+                     else splice_personal(stored, [("subjects[0].surname", f"DOE {seq}")]))
+            lines.append(export_line(seq=seq, kind=kind, hash=digest, prev_hash=prev,
+                                     body_json=orjson.dumps(shown), stored_body=orjson.dumps(stored),
+                                     commitments=canonical(commitments), content_digest=content))
         prev = digest
     return lines
 
 
+def rehashed(data: dict[str, Any]) -> str:
+    """The hash of a line's event over its stated previous hash, by its chain version: of
+    a sealed alert, over its stored body and the digest the line states."""
+    prev = bytes.fromhex(data["prev_hash"])
+    if data.get("chain") == 2:
+        return sealed_hash(prev, data["seq"], data["kind"], orjson.loads(data["body"]),
+                           data["commitments"], bytes.fromhex(data["content_digest"]))[0].hex()
+    return event_hash(prev, data["seq"], data["kind"], data["body"].encode()).hex()
+
+
 def edit(line: bytes, change: Callable[[dict[str, Any]], None], *, body: bool = False,
          member: bool = True, rehash: bool = False) -> bytes:
-    """The line with ``change`` applied to its event (member and/or body), its hash
-    recomputed over its stated previous hash if ``rehash``."""
+    """The line with ``change`` applied to its event (member and/or body; for a sealed
+    alert, the body's digest recomputed with it), its hash recomputed over its stated
+    previous hash if ``rehash``."""
     data = orjson.loads(line)
     kind = data["kind"]
     if member:
@@ -58,9 +87,18 @@ def edit(line: bytes, change: Callable[[dict[str, Any]], None], *, body: bool = 
         parsed = orjson.loads(data["body"])
         change(parsed)
         data["body"] = orjson.dumps(parsed).decode()
+        if data.get("chain") == 2:
+            data["content_digest"] = content_digest(parsed, data["commitments"]).hex()
     if rehash:
-        data["hash"] = event_hash(bytes.fromhex(data["prev_hash"]), data["seq"], kind,
-                                  data["body"].encode()).hex()
+        data["hash"] = rehashed(data)
+    return orjson.dumps(data) + b"\n"
+
+
+def masked(line: bytes) -> bytes:
+    """A sealed alert's line as the export shows it once the alert is masked."""
+    data = orjson.loads(line)
+    del data["alert"]["subjects"][0]["surname"]
+    data["alert"]["masked_at"] = MASKED_AT
     return orjson.dumps(data) + b"\n"
 
 
@@ -95,20 +133,31 @@ def relinked(lines: Lines, i: int) -> Lines:
     neighbour."""
     data = orjson.loads(lines[i])
     data["prev_hash"] = "ab" * 32
-    data["hash"] = event_hash(bytes.fromhex(data["prev_hash"]), data["seq"], data["kind"],
-                              data["body"].encode()).hex()
+    data["hash"] = rehashed(data)
     return replaced(lines, i, orjson.dumps(data) + b"\n")
 
 
 def genesis_replaced(lines: Lines) -> Lines:
     data = orjson.loads(lines[0])
     data["prev_hash"] = "ab" * 32
-    data["hash"] = event_hash(bytes.fromhex(data["prev_hash"]), 1, data["kind"],
-                              data["body"].encode()).hex()
+    data["hash"] = rehashed(data)
     return [orjson.dumps(data) + b"\n"]
 
 
-L = chain(8)
+def respaced(line: bytes) -> bytes:
+    """The line's body string with the same JSON value in other bytes."""
+    data = orjson.loads(line)
+    data["body"] = json.dumps(orjson.loads(data["body"]), ensure_ascii=False, indent=1)
+    return orjson.dumps(data) + b"\n"
+
+
+def set_subject(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda event: event["subjects"][0].__setitem__(key, value)
+
+
+L = chain(8)  # a log stored before migration 010: every event of chain version 1
+S = chain(8, sealed_from=4)  # upgraded after seq 3: alerts 4 and 8 masked, 5 and 7 not
+LOGS = pytest.mark.parametrize("log", [L, S], ids=["chain v1", "sealed from seq 4"])
 # (what was done, the lines, the line and seq named, the problem's code and parameters)
 TAMPERED = [
     ("alert field changed in the member only", replaced(L, 3, edit(L[3], set_key("n", 40))),
@@ -142,13 +191,43 @@ TAMPERED = [
     ("the previous hash unknown", replaced(L, 1, with_field(L[1], "prev_hash", None)), 2, 2,
      "no_prev_hash", {}),
     ("an empty file", [], 0, None, "empty", {}),
+    # a sealed alert (chain version 2): the alert shown is checked against its stored body,
+    # the digest against the body and commitments, the hash over the kept fields and digest
+    ("a sealed alert's field changed in the shown alert only",
+     replaced(S, 4, edit(S[4], set_key("n", 50))), 5, 5, "member_differs", {"member": "alert"}),
+    ("a sealed alert's true changed to 1 in the shown alert only",
+     replaced(S, 6, edit(S[6], set_key("flag", 1))), 7, 7, "member_differs", {"member": "alert"}),
+    ("a masked alert's field changed in the shown alert only",
+     replaced(S, 3, edit(S[3], set_subject("role", "crew"))), 4, 4, "member_differs",
+     {"member": "alert"}),
+    ("a sealed alert's content changed in both, its digest recomputed",
+     replaced(S, 4, edit(S[4], set_key("n", 50), body=True)), 5, 5, "hash_mismatch", {}),
+    ("a sealed alert's kept field changed in both",
+     replaced(S, 4, edit(S[4], set_key("tlp", "clear"), body=True)), 5, 5, "hash_mismatch", {}),
+    ("a sealed alert's content digest changed only",
+     replaced(S, 4, with_field(S[4], "content_digest", "ab" * 32)), 5, 5, "hash_mismatch", {}),
+    ("a sealed alert's commitment changed",
+     replaced(S, 6, with_field(S[6], "commitments", [["subjects[0].surname", "cd" * 32]])),
+     7, 7, "hash_mismatch", {}),
+    ("a sealed alert's body in other bytes of the same value",
+     replaced(S, 4, respaced(S[4])), 5, 5, "hash_mismatch", {}),
+    ("a sealed alert's content digest not hex",
+     replaced(S, 4, with_field(S[4], "content_digest", "zz" * 32)), 5, 5, "bad_field",
+     {"field": "content_digest"}),
+    ("a hash recomputed for one sealed line only",
+     replaced(S, 4, edit(S[4], set_key("n", 50), body=True, rehash=True)),
+     5, 5, "broken_link", {"next": 6}),
+    ("a sealed line's previous hash and hash rewritten", relinked(S, 4),
+     5, 5, "relinked", {"previous": 4, "next": 6}),
+    ("a sealed line removed", without(S, 6), 7, 7, "missing_seq", {"previous": 6, "found": 8}),
 ]
 
 
-def test_an_untouched_export_verifies_and_says_what_it_covered():
+@LOGS
+def test_an_untouched_export_verifies_and_says_what_it_covered(log):
     """Events counted by kind, first and last seq, and the newest hash."""
-    report = verify_export(L)
-    last = orjson.loads(L[-1])
+    report = verify_export(log)
+    last = orjson.loads(log[-1])
     assert (None, 8, 6, 2, 1, 8, last["hash"], 1) == (
         report.problem, report.events, report.alerts, report.receipts, report.first_seq,
         report.last_seq, report.last_hash, report.runs)
@@ -165,10 +244,26 @@ def test_a_line_keeps_the_old_fields_first_and_carries_the_exact_body_bytes():
         list(data), data["body"].encode("utf-8"), data["prev_hash"])
 
 
-def test_an_export_rewritten_by_a_json_tool_still_verifies():
+@LOGS
+def test_an_export_rewritten_by_a_json_tool_still_verifies(log):
     """Key order, spacing and escapes are not what is hashed: the body string is."""
-    rewritten = [json.dumps(json.loads(line), sort_keys=True, indent=None).encode() for line in L]
+    rewritten = [json.dumps(json.loads(line), sort_keys=True, indent=None).encode() for line in log]
     assert verify_export([b"\n", *rewritten, b"  \n"]).problem is None
+
+
+def test_a_sealed_alert_verifies_shown_with_its_personal_fields_and_once_masked():
+    """A sealed alert's line shows its personal fields, or once masked masked_at without
+    them: the same line verifies either way, with the same hash (masking changes nothing
+    hashed), on its own and within its log."""
+    unmasked = S[4]
+    lines = [unmasked, masked(unmasked), S[3]]
+    shown = [orjson.loads(line)["alert"] for line in lines]
+    reports = [verify_export([line], filtered=True) for line in lines]
+    assert [("DOE 5", None), (None, MASKED_AT), (None, MASKED_AT)] == [
+        (alert["subjects"][0].get("surname"), alert.get("masked_at")) for alert in shown]
+    assert [None] * 3 == [report.problem for report in reports]
+    assert reports[0].last_hash == reports[1].last_hash == orjson.loads(unmasked)["hash"]
+    assert verify_export(replaced(S, 4, masked(unmasked))).problem is None
 
 
 @pytest.mark.parametrize(("done", "lines", "line", "seq", "code", "params"), TAMPERED,
@@ -192,16 +287,18 @@ def test_every_problem_code_is_reached_and_has_a_sentence_in_both_languages():
         assert (params, params) == (names(english), names(french)), code
 
 
-def test_a_filtered_export_verifies_each_run_and_says_where_the_first_gap_is():
+@LOGS
+def test_a_filtered_export_verifies_each_run_and_says_where_the_first_gap_is(log):
     """Gaps and a late start are allowed with filtered=True; the runs are counted."""
-    report = verify_export(without(L, 0, 3, 4), filtered=True)
+    report = verify_export(without(log, 0, 3, 4), filtered=True)
     assert (None, 5, 2, 8, 2, 3) == (report.problem, report.events, report.first_seq,
                                      report.last_seq, report.runs, report.first_gap_after)
 
 
-def test_a_filtered_export_still_catches_what_lies_within_its_lines():
+@LOGS
+def test_a_filtered_export_still_catches_what_lies_within_its_lines(log):
     """Out of order lines, changed bodies and broken links between consecutive seqs."""
-    lines = without(L, 0)
+    lines = without(log, 0)
     moved = verify_export(swapped(lines, 3, 4), filtered=True).problem
     changed = verify_export(replaced(lines, 2, edit(lines[2], set_key("n", 0), body=True)),
                             filtered=True).problem
@@ -211,10 +308,11 @@ def test_a_filtered_export_still_catches_what_lies_within_its_lines():
         (p.code, p.seq) for p in (moved, changed, relinked_run)]
 
 
-def test_what_a_filtered_export_cannot_prove_across_a_gap():
+@LOGS
+def test_what_a_filtered_export_cannot_prove_across_a_gap(log):
     """A line rehashed just before a gap verifies when filtered (nothing after it states
     its hash): only the complete export, or the head hash, shows it."""
-    lines = replaced(L, 3, edit(L[3], set_key("n", 40), body=True, rehash=True))
+    lines = replaced(log, 3, edit(log[3], set_key("n", 40), body=True, rehash=True))
     gapped = without(lines, 4)
     assert (None, "missing_seq") == (verify_export(gapped, filtered=True).problem,
                                      verify_export(gapped).problem.code)

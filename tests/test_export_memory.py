@@ -1,8 +1,9 @@
 """An export of 100,000 alerts streams with flat memory (issue 3).
 
-The alerts are appended through the writer's own path (relay_append(), in batches of
-5,000) to keep the test short; the export is then read over HTTP while the relay's
-resident memory is sampled."""
+The alerts are appended through the writer's own path (sealed as it seals them, then
+relay_append() in batches of 5,000) to keep the test short; the export is then read over
+HTTP while the relay's resident memory is sampled. They are passenger alerts, so that
+each row's personal fields are opened to be shown (protection.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 
 import aiohttp
 import asyncpg
+import orjson
 import psutil
 import pytest
 
@@ -20,8 +22,9 @@ from relay.contract.times import rfc3339
 from relay.contract.validation import validate_alert
 from relay.contract.wire import encode_body
 from relay.core.events import PendingEvent
+from relay.store.chain_export import verify_export
 from relay.store.writer import _APPEND, new_events
-from tests.alert_examples import seizure_alert
+from tests.alert_examples import passenger_alert
 from tests.support import create_unit, unique_unit
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -29,7 +32,8 @@ COUNT = 100_000
 
 
 async def append_alerts(dsn: str, origin: str, count: int) -> None:
-    alert = validate_alert(seizure_alert(), known_units=set(), regions={})
+    alert = validate_alert(passenger_alert(distribution={"countries": ["TG"]}), known_units=set(),
+                           regions={})
     facts = alert_facts(alert)
     conn = await asyncpg.connect(dsn)
     try:
@@ -60,9 +64,15 @@ async def test_an_export_of_100000_alerts_streams_with_flat_memory(relay, dsn):
         assert 200 == response.status
         async for chunk in response.content.iter_chunked(65536):
             lines += chunk.count(b"\n")
-            tail = chunk[-200:]
+            tail = (tail + chunk)[-65536:]
             peak = max(peak, process.memory_info().rss)
             await asyncio.sleep(0)
+    last = tail.splitlines()[-1]
     assert COUNT == lines
-    assert tail.endswith(b'}"}\n')  # the last line whole, down to its body string
+    # the last line whole, down to its content digest: a sealed alert's line, shown with
+    # its personal fields opened, that verifies
+    sealed = orjson.loads(last)
+    assert (True, 2, True, True, None) == (
+        tail.endswith(b"\n"), sealed["chain"], bool(sealed["commitments"]),
+        "surname" in sealed["alert"]["subjects"][0], verify_export([last], filtered=True).problem)
     assert peak - baseline < 20 * 2**20, f"RSS grew by {(peak - baseline) / 2**20:.1f} MB"

@@ -4,7 +4,8 @@ tests/legacy_schema/ holds the migrations as they stood before relay_append() mo
 sql/functions/ (their three copies of it taking 22 parallel arrays). A database built by
 them, with events written by that old function, is upgraded by the current migrations:
 its schema is then the same as a fresh database's, its chain still verifies, its keys
-still deduplicate, and the new function stores exactly the rows the old one stored.
+still deduplicate, and the new function stores exactly the rows the old one stored (but
+for the chain: an alert is sealed since migration 010, hashed with relay-chain-v2).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import orjson
 import pytest
 
 from relay.contract.facts import alert_facts
+from relay.contract.personal import content_digest
 from relay.contract.validation import validate_alert
 from relay.contract.wire import encode_body
 from relay.core.events import PendingEvent
-from relay.store.chain import verify_chain
+from relay.store.chain import GENESIS, event_hash, sealed_hash, verify_chain
 from relay.store.migrations import (
     Migration,
     apply_migrations,
@@ -220,9 +222,12 @@ async def test_the_upgraded_database_verifies_deduplicates_and_appends(pg_server
 
 async def test_the_current_function_stores_exactly_the_rows_the_old_one_stored(pg_server):
     """The same alert and receipt, through the old function on a legacy database and through
-    the current writer on a fresh one: every column of every row is identical (seq and
-    chain hash included); the columns added since (federation: where an event came from)
-    are empty for an event that originated here."""
+    the current writer on a fresh one: every column of the old schema is identical (seq,
+    bodies and facts included) but the hashes. The alert is sealed now (migration 010:
+    relay-chain-v2 over its kept fields and its content digest); the receipt keeps
+    relay-chain-v1 over the same bytes, chained on the alert's new hash. The columns
+    added since (federation: where an event came from; protection: its sealed form and
+    states) hold, for a seizure that originated here, only its chain version and digest."""
     batch = [pending("k1", ALERT_ID), pending("r1", str(uuid.uuid4()), receipt_of=ALERT_ID)]
     legacy = await new_database(pg_server)
     conn = await asyncpg.connect(legacy)
@@ -233,11 +238,36 @@ async def test_the_current_function_stores_exactly_the_rows_the_old_one_stored(p
         await conn.close()
     fresh = await migrated_database(pg_server)
     await current_append(fresh, [pending("k1", ALERT_ID), batch[1]])
-    legacy_columns = ", ".join(await column_names(legacy))
-    assert await events_of(legacy) == await events_of(fresh, legacy_columns)
-    added = sorted(set(await column_names(fresh)) - set(await column_names(legacy)))
-    assert ["alert_relay", "origin_relay", "origin_seq"] == added
-    assert [(None, None, None)] * 2 == await events_of(fresh, ", ".join(added))
+    names = await column_names(legacy)
+    old, new = await events_of(legacy), await events_of(fresh, ", ".join(names))
+    at = names.index("hash")
+
+    def unhashed(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return [row[:at] + row[at + 1:] for row in rows]
+
+    assert unhashed(old) == unhashed(new)
+    body = names.index("body_json")
+    alert_body, receipt_body = orjson.loads(new[0][body]), bytes(new[1][body])
+    digest = content_digest(alert_body, [])
+    alert_hash, _ = sealed_hash(GENESIS, 1, "alert", alert_body, [], None)
+    assert (old[0][at], old[1][at]) == (event_hash(GENESIS, 1, "alert", bytes(old[0][body])),
+                                        event_hash(old[0][at], 2, "receipt", receipt_body))
+    assert (alert_hash, event_hash(alert_hash, 2, "receipt", receipt_body)) == (new[0][at], new[1][at])
+    assert old[0][at] != new[0][at]
+    added = sorted(set(await column_names(fresh)) - set(names))
+    assert ["alert_relay", "chain_version", "commitments", "content_digest", "key_id",
+            "masked_at", "origin_relay", "origin_seq", "personal", "reduced_at", "sealed_at",
+            "wrapped_key"] == added
+    nothing = dict.fromkeys(added)
+    assert [{**nothing, "chain_version": 2, "content_digest": digest},
+            {**nothing, "chain_version": 1}] == [
+        dict(zip(added, row, strict=True)) for row in await events_of(fresh, ", ".join(added))]
+    conn = await asyncpg.connect(fresh)
+    try:
+        report = await verify_chain(conn)
+    finally:
+        await conn.close()
+    assert (True, 2) == (report.intact, report.events)
 
 
 async def test_a_function_file_is_applied_again_only_when_it_changes(pg_server):

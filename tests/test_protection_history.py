@@ -132,3 +132,24 @@ async def test_an_upgraded_history_is_sealed_verifies_and_goes_on_schedule(relay
     detail = orjson.loads(await auditor_get(relay, auditor, f"/v1/alerts/{OLD_ID}"))
     assert "reduced_at" in detail["alert"] and "summary" not in detail["alert"]
     await verify_all(relay, auditor, tmp_path, "reduced")
+
+
+async def test_protection_marks_on_a_receipt_or_a_kept_column_changed_are_named(relay, legacy):
+    """A receipt is never masked, reduced or sealed; a reduced old alert's columns still
+    answer to what it kept (seq 1: the old passenger alert, reduced above; seq 3: the receipt)."""
+    conn = await asyncpg.connect(legacy)
+    try:
+        for seq, change, undo in ((3, "reduced_at = now()", "reduced_at = NULL"),
+                                  (3, "sealed_at = now()", "sealed_at = NULL"),
+                                  (1, "dist_all = true", "dist_all = false")):
+            await conn.execute("ALTER TABLE relay_events DISABLE TRIGGER relay_events_no_update_delete")
+            await conn.execute(f"UPDATE relay_events SET {change} WHERE seq = $1", seq)
+            try:
+                result = run_relay("audit", "verify", dsn=legacy)
+            finally:
+                await conn.execute(f"UPDATE relay_events SET {undo} WHERE seq = $1", seq)
+                await conn.execute("ALTER TABLE relay_events ENABLE TRIGGER relay_events_no_update_delete")
+            assert 1 == result.returncode and f"seq {seq}" in result.stdout, (change, result.stdout)
+    finally:
+        await conn.close()
+    assert 0 == run_relay("audit", "verify", dsn=legacy).returncode

@@ -32,6 +32,7 @@ from relay.contract.personal import (
     canonical,
     content_digest,
     content_part,
+    has_personal,
     remove_personal,
 )
 from relay.protection.keyring import KeyMissing
@@ -157,11 +158,23 @@ def _check_row(row: asyncpg.Record, expected: int, prev: bytes) -> tuple[int, st
     if row["chain_version"] == 2:
         return _check_sealed(row, prev)
     original = bytes(row["body_json"])
-    if row["reduced_at"] is not None or (row["sealed_at"] is not None and row["personal"] is None):
+    if row["kind"] != "alert":
+        if row["reduced_at"] is not None or row["sealed_at"] is not None or row["masked_at"] is not None:
+            return seq, "a receipt marked masked, reduced or sealed: only alerts ever are"
+    elif row["reduced_at"] is not None or (row["sealed_at"] is not None and row["personal"] is None
+                                           and row["masked_at"] is not None):
         # Stored before protection, and its original content destroyed since (reduced, or
-        # masked with shred_on_mask): the chain runs through its stored hash (docs/audit.md).
-        return None
-    if row["sealed_at"] is not None:
+        # masked with shred_on_mask): the chain runs through its stored hash, and the
+        # columns are checked against what it kept (docs/audit.md).
+        reduced = row["reduced_at"] is not None
+        body = orjson.loads(original)
+        if reduced and content_part(body):
+            return seq, "a reduced alert holds content that reduction removes"
+        if not reduced and has_personal(body):
+            return seq, "a masked alert stored before protection still holds personal fields"
+        mismatch = _columns_mismatch(row, reduced=reduced)
+        return (seq, f"the stored {mismatch} disagrees with the kept body") if mismatch else None
+    elif row["sealed_at"] is not None and row["personal"] is not None:
         opened = _original_of(row)
         if isinstance(opened, str):
             return seq, opened
