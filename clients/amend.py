@@ -15,7 +15,10 @@ same origin unit and kind. So an officer should not write it by hand:
   field (write the whole ``flight`` or ``subjects`` to change one of their parts),
   ``msg_type`` ``update`` and ``references`` the alert's id.
 
-Both drop what the relay sets (``alert_id``, ``origin_unit``, ``received_at``, ``seq``).
+Both drop what the relay sets (``alert_id``, ``origin_unit``, ``received_at``, ``seq``),
+and the marks of data protection (``masked_at``, ``reduced_at``, ``personal_unavailable``,
+protection.md): a masked original gives a change without its personal fields, which the
+relay then asks for (write the whole ``subjects`` in the change file).
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ from typing import Any, Final
 from clients.i18n import Translator, register
 from relay.contract.fields import RELAY_FIELDS
 
-__all__ = ["SUMMARY_LIMIT", "cancel_of", "update_of"]
+__all__ = ["PROTECTION_MARKS", "SUMMARY_LIMIT", "cancel_of", "update_of"]
 
 SUMMARY_LIMIT: Final = 2000  # alerts.md: summary, 1 to 2000 characters
+# What the relay adds to an alert it shows without its personal fields (protection.md).
+PROTECTION_MARKS: Final = frozenset({"masked_at", "reduced_at", "personal_unavailable"})
 
 register({
     "amend.cancelled": ("Cancelled: {summary}", "Annulée : {summary}"),
@@ -39,7 +44,8 @@ register({
 def _content(original: Mapping[str, Any]) -> dict[str, Any]:
     """The original's fields a client may send, without those of its own sending."""
     content = {key: copy.deepcopy(value) for key, value in original.items()
-               if key not in RELAY_FIELDS and key not in ("sent_at", "references")}
+               if key not in RELAY_FIELDS and key not in PROTECTION_MARKS
+               and key not in ("sent_at", "references")}
     content.pop("msg_type", None)
     return content
 

@@ -66,6 +66,7 @@ from clients.options import (
 )
 from clients.outbox import Entry, Outbox
 from clients.prompts import build_alert_interactively
+from clients.render import utc_day
 from clients.shown import MIN_SUFFIX, ShownAlerts, short_id
 from relay.contract.ids import is_alert_id
 from relay.contract.problems import Problem
@@ -184,6 +185,13 @@ register({
         "ce terminal, son contenu n'est donc pas connu ici : publiez la mise à jour ou "
         "l'annulation depuis le terminal qui l'a envoyée, ou écrivez-la en entier dans un "
         "fichier (msg_type, references)"),
+    "post.original_reduced": (
+        "alert {alert_id} was reduced to its audit record on {date} (data-protection rules): "
+        "its content is gone, so no update or cancel can be built from it; write it whole in "
+        "a file (msg_type, references)",
+        "l'alerte {alert_id} a été réduite à sa trace d'audit le {date} (règles de protection "
+        "des données) : son contenu n'existe plus, aucune mise à jour ni annulation ne peut "
+        "donc en être tirée ; écrivez-la en entier dans un fichier (msg_type, references)"),
     "post.update_needs_file": ("--update needs the file of the changes: relay-post --update ALERT FILE",
                                "--update a besoin du fichier des changements : relay-post --update ALERTE FICHIER"),
     "post.no_file_here": ("a file goes with posting or --update, not with --status, --flush or --cancel",
@@ -499,6 +507,9 @@ def _referenced(ref: str, outbox: Outbox, t: Translator, common: Common) -> tupl
             return alert_id, posted.alert
         line = shown.by_alert_id(alert_id) if shown is not None else None
         if line is not None and line.alert is not None:
+            if line.alert.get("reduced_at"):
+                fail(t, "post.original_reduced", EXIT_USAGE, alert_id=alert_id,
+                     date=utc_day(line.alert["reduced_at"]))
             return alert_id, line.alert
         fail(t, "post.original_unknown", EXIT_USAGE, alert_id=alert_id)
     finally:

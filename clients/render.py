@@ -11,6 +11,14 @@ subjects, the TLP, the origin unit, the short form of the alert's id
     *** EXERCISE *** FLASH PASSENGER AT571 2026-11-23 BKO→CMN→CDG · 1 subject · TLP:AMBER · ML-BKO-JAITF · 684fa456 · #1234
     [EXPIRED] URGENT SEIZURE at LFW · cocaine 2.4 kg · TLP:GREEN · TG-LFW-JAITF · 0c9e22d1 · #1236
 
+An alert the relay sends without its personal fields (protection.md) says so before its
+TLP, with the day (UTC) it happened: masked (``masked_at``), reduced to its audit record
+(``reduced_at``: no priority, flight or contents are left, and none is made up), or its
+personal fields unreadable (``personal_unavailable``)::
+
+    FLASH PASSENGER AT571 2026-11-23 BKO→CMN→CDG · 1 subject(s) · Personal data masked on 2027-06-11 (data-protection rules) · TLP:AMBER · ML-BKO-JAITF · 684fa456 · #1234
+    PASSENGER · Reduced to its audit record on 2031-12-01 · TLP:AMBER · ML-BKO-JAITF · 0c9e22d1 · #1236
+
 Commodities are named in the reader's language (the names of :mod:`clients.prompts`);
 codes, units, numbers and the TLP label (TLP 2.0 writes it ``TLP:AMBER`` in every
 language) are not translated.
@@ -18,15 +26,16 @@ language) are not translated.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import clients.prompts  # noqa: F401 - registers the names of the choices (value.commodity.*)
 from clients.fill_in import expired
 from clients.i18n import Translator, register
 from clients.shown import short_id
+from relay.contract.times import moment
 
-__all__ = ["render_event"]
+__all__ = ["protection_notices", "render_event", "utc_day"]
 
 register({
     "render.exercise": ("*** EXERCISE ***", "*** EXERCICE ***"),
@@ -51,6 +60,12 @@ register({
     "render.negative": ("negative", "négatif"),
     "render.not_located": ("not located", "non localisé"),
     "render.expired": ("[EXPIRED]", "[EXPIRÉE]"),
+    "render.masked": ("Personal data masked on {date} (data-protection rules)",
+                      "Données personnelles masquées le {date} (règles de protection des données)"),
+    "render.reduced": ("Reduced to its audit record on {date}",
+                       "Réduite à sa trace d'audit le {date}"),
+    "render.personal_unavailable": ("Personal data unavailable: the relay could not open it",
+                                    "Données personnelles indisponibles : le relais n'a pas pu les ouvrir"),
     # A receipt's status in a sentence ("receipt positive stored").
     "receipt.received": ("received", "reçu"),
     "receipt.in_progress": ("in progress", "en cours"),
@@ -99,6 +114,27 @@ def _translated(t: Translator, prefix: str, value: object, *, upper: bool = True
         return str(value).upper() if upper else str(value)
 
 
+def utc_day(value: object) -> str:
+    """The UTC day of an RFC 3339 time (``2027-06-11``); anything else as it is."""
+    try:
+        return moment(str(value)).astimezone(UTC).date().isoformat()
+    except ValueError:
+        return str(value)
+
+
+def protection_notices(alert: dict[str, Any], t: Translator) -> list[str]:
+    """What data protection did to the alert, in words (protection.md); [] for an alert
+    the relay sent whole."""
+    notices = []
+    if alert.get("masked_at"):
+        notices.append(t("render.masked", date=utc_day(alert["masked_at"])))
+    if alert.get("reduced_at"):
+        notices.append(t("render.reduced", date=utc_day(alert["reduced_at"])))
+    if alert.get("personal_unavailable") is True:
+        notices.append(t("render.personal_unavailable"))
+    return notices
+
+
 def _short(value: object) -> str:
     return short_id(value) if isinstance(value, str) else "?"
 
@@ -111,7 +147,8 @@ def _alert_line(frame: dict[str, Any], t: Translator, now: datetime | None) -> s
         head.append(t(f"render.{status}"))
     if expired(alert, now):
         head.append(t("render.expired"))
-    head.append(_translated(t, "render", alert.get("priority", "?")))
+    if alert.get("priority"):  # a reduced alert has none
+        head.append(_translated(t, "render", alert["priority"]))
     head.append(_translated(t, "render", alert.get("kind", "?")))
     msg_type = alert.get("msg_type", "alert")
     if msg_type in ("update", "cancel"):
@@ -125,6 +162,7 @@ def _alert_line(frame: dict[str, Any], t: Translator, now: datetime | None) -> s
     contents = _contents(alert, t)
     if contents:
         parts.append(contents)
+    parts += protection_notices(alert, t)
     parts.append(f"TLP:{str(alert.get('tlp', '?')).upper()}")
     parts.append(str(alert.get("origin_unit", "?")))
     parts.append(_short(alert.get("alert_id")))

@@ -3,6 +3,7 @@
 
 const LOCALES = {en: "en-GB", fr: "fr-FR"};
 const formatters = new Map();
+const dayFormatters = new Map();
 
 function formatter(language, withSeconds) {
   const key = `${language}:${withSeconds}`;
@@ -22,6 +23,19 @@ export function formatTime(iso, language, {seconds = true} = {}) {
   const when = new Date(iso);
   if (Number.isNaN(when.getTime())) return String(iso);
   return `${formatter(language, seconds).format(when)} UTC`;
+}
+
+/** "11 Jun 2027" / "11 juin 2027": the UTC day of an RFC 3339 time; "" for none. */
+export function formatDate(iso, language) {
+  if (!iso) return "";
+  const when = new Date(iso);
+  if (Number.isNaN(when.getTime())) return String(iso);
+  if (!dayFormatters.has(language)) {
+    dayFormatters.set(language, new Intl.DateTimeFormat(LOCALES[language] || "en-GB", {
+      timeZone: "UTC", year: "numeric", month: "short", day: "numeric",
+    }));
+  }
+  return dayFormatters.get(language).format(when);
 }
 
 /** A UTC <input type="datetime-local"> value ("2026-11-23T08:00") as RFC 3339. */
@@ -63,12 +77,32 @@ export function routeText(alert) {
   return alert.location || "";
 }
 
-/** "COURIER: DOE John" per subject, joined. */
+/** What stands for a name the relay did not send: "(masked)" once the alert is masked
+ * or reduced (protection.md), "(unavailable)" when its sealed fields could not be opened,
+ * "" for an alert sent whole. */
+export function hiddenName(alert, i18n) {
+  if (alert.masked_at || alert.reduced_at) return i18n.t("card.masked_name");
+  if (alert.personal_unavailable === true) return i18n.t("card.unavailable_name");
+  return "";
+}
+
+/** What data protection did to ``alert``, in sentences: its personal data masked, the
+ * alert reduced to its audit record, its personal data unreadable. [] for a whole alert. */
+export function protectionNotices(alert, i18n) {
+  const notices = [];
+  if (alert.masked_at) notices.push(i18n.t("card.masked", {date: formatDate(alert.masked_at, i18n.language)}));
+  if (alert.reduced_at) notices.push(i18n.t("card.reduced", {date: formatDate(alert.reduced_at, i18n.language)}));
+  if (alert.personal_unavailable === true) notices.push(i18n.t("card.personal_unavailable"));
+  return notices;
+}
+
+/** "COURIER: DOE John" per subject, joined; "COURIER: (masked)" once names are removed. */
 export function subjectsText(alert, i18n) {
+  const hidden = hiddenName(alert, i18n);
   return (Array.isArray(alert.subjects) ? alert.subjects : []).map((subject) => {
     const role = i18n.choice("subject_role", subject.role);
     const name = [subject.surname, subject.given_names].filter(Boolean).join(" ");
-    return i18n.t("card.pair", {label: role, value: name});
+    return i18n.t("card.pair", {label: role, value: name || hidden});
   }).join("; ");
 }
 
@@ -88,9 +122,12 @@ export function tlpLabel(tlp) {
   return `TLP:${String(tlp || "").toUpperCase()}`;
 }
 
-/** The headline of an alert: kind and priority in words, flight and route. */
+/** The headline of an alert: kind and priority in words, flight and route (a reduced
+ * alert has neither priority nor flight: its kind alone). */
 export function headline(alert, i18n) {
-  const parts = [i18n.choice("priority", alert.priority).toUpperCase(), i18n.choice("kind", alert.kind)];
+  const parts = [];
+  if (alert.priority) parts.push(i18n.choice("priority", alert.priority).toUpperCase());
+  if (alert.kind) parts.push(i18n.choice("kind", alert.kind));
   const route = routeText(alert);
   return route ? `${parts.join(" · ")} · ${route}` : parts.join(" · ");
 }

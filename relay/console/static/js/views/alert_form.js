@@ -4,7 +4,7 @@
 // updates and cancellations of the unit's own alerts.
 
 import {byId, h, newId, options, replace} from "../dom.js";
-import {formatTime} from "../format.js";
+import {formatTime, protectionNotices} from "../format.js";
 import {alertFromValues, blankSeizure, blankSubject, blankValues, locate, valuesFromAlert} from "../form_model.js";
 import {sendEntry} from "../outbox.js";
 
@@ -479,9 +479,12 @@ export class FormView {
     const originals = page.alerts.filter(({alert}) => (alert.msg_type || "alert") === "alert");
     replace(byId("my-alerts"), originals.length ? originals.map(({seq, alert}) => {
       const titleId = `mine-${alert.alert_id}`;
+      const notices = protectionNotices(alert, app.i18n);
       return h("li", {},
-        h("span", {id: titleId, class: "label"}, `${formatTime(alert.received_at, app.i18n.language)} · ${alert.summary}`),
-        h("span", {class: "entry-actions"},
+        h("span", {id: titleId, class: "label"},
+          [formatTime(alert.received_at, app.i18n.language), alert.summary ?? app.t("outbox.no_summary")].join(" · "),
+          notices.length ? h("span", {class: "protection-notice"}, ` ${notices.join(" ")}`) : null),
+        alert.reduced_at ? null : h("span", {class: "entry-actions"},
           h("button", {type: "button", class: "secondary", "aria-describedby": titleId,
             on: {click: () => this.edit(alert, "update", alert.alert_id)}}, app.t("card.update")),
           h("button", {type: "button", class: "secondary", "aria-describedby": titleId,

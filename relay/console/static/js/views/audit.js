@@ -101,6 +101,7 @@ export class AuditView {
         app.t("audit.export_intact_detail", {events: report.events, alerts: report.alerts, receipts: report.receipts,
           first: report.firstSeq, last: report.lastSeq, runs: report.runs}),
         h("br"), h("span", {class: "hash"}, app.t("audit.last_hash", {hash: report.lastHash}))));
+      if (report.contentRemoved) parts.push(h("p", {}, app.t("audit.export_removed", {count: report.contentRemoved})));
     } else if (report) {
       const problem = report.problem;
       parts.push(h("p", {class: "verdict broken"}, h("strong", {}, app.t("audit.export_broken")), " ",

@@ -1,9 +1,10 @@
 // One alert opened (console.md "subscribe"): every field, its updates and cancellation,
 // its receipts and, for its origin, its deliveries (GET /v1/alerts/{alert_id}), and the
-// receipt buttons with a note.
+// receipt buttons with a note. A masked or reduced alert (protection.md) says so, each
+// version of it on its own, and shows what the relay kept: nothing is filled in.
 
 import {byId, h, replace} from "../dom.js";
-import {distributionText, formatTime, headline, tlpLabel} from "../format.js";
+import {distributionText, formatTime, headline, hiddenName, protectionNotices, tlpLabel} from "../format.js";
 import {receiptButtons} from "./feed.js";
 
 // The alert's fields in the order they are shown, with their label's message id.
@@ -74,17 +75,21 @@ export class AlertDetail {
         h("span", {class: `badge tlp tlp-${String(alert.tlp).replace("+", "-")}`}, tlpLabel(alert.tlp)),
         alert.status !== "actual" ? h("span", {class: "status-banner"}, i18n.choice("status_banner", alert.status)) : null,
         file.cancellation ? h("span", {class: "cancelled-banner"}, app.t("card.cancelled")) : null),
+      this.notices(alert),
       h("dl", {class: "facts detail-facts"}, this.fields(alert)),
     ];
     if (file.updates?.length) {
       sections.push(h("h3", {}, app.t("detail.updates")),
         h("ol", {class: "history-list"}, file.updates.map((item) => h("li", {},
           h("p", {}, `${formatTime(item.alert.received_at, i18n.language)} · seq ${item.seq}`),
+          this.notices(item.alert),
           h("dl", {class: "facts"}, this.fields(item.alert))))));
     }
     if (file.cancellation) {
+      const cancel = file.cancellation.alert;
       sections.push(h("h3", {}, app.t("detail.cancellation")),
-        h("p", {}, `${formatTime(file.cancellation.alert.received_at, i18n.language)} · ${file.cancellation.alert.summary ?? ""}`));
+        h("p", {}, [formatTime(cancel.received_at, i18n.language), cancel.summary].filter(Boolean).join(" · ")),
+        this.notices(cancel));
     }
     sections.push(h("h3", {}, app.t("detail.receipts")));
     sections.push(file.receipts?.length
@@ -118,17 +123,23 @@ export class AlertDetail {
     replace(byId("detail-body"), sections);
   }
 
+  /** The protection notices of one version of the alert, each a paragraph. */
+  notices(alert) {
+    return protectionNotices(alert, this.app.i18n).map((notice) => h("p", {class: "protection-notice"}, notice));
+  }
+
   fields(alert) {
     const {app} = this;
     const out = [];
+    const hidden = hiddenName(alert, app.i18n);
     for (const [key, label] of FIELDS) {
       if (alert[key] === undefined || alert[key] === null) continue;
-      out.push(h("dt", {}, app.t(label)), h("dd", {}, this.value(key, alert[key])));
+      out.push(h("dt", {}, app.t(label)), h("dd", {}, this.value(key, alert[key], hidden)));
     }
     return out;
   }
 
-  value(key, value) {
+  value(key, value, hidden = "") {
     const {app} = this;
     const {i18n} = app;
     if (key in CHOICE_OF) return i18n.choice(CHOICE_OF[key], value);
@@ -136,7 +147,10 @@ export class AlertDetail {
     if (key === "distribution") return distributionText(value, i18n);
     if (TIMES.has(key)) return formatTime(value, i18n.language);
     if (key === "subjects" || key === "seizures") {
-      return h("ol", {}, value.map((item) => h("li", {}, this.record(item, key === "subjects" ? "subject_role" : null))));
+      if (!Array.isArray(value)) return String(value);
+      return h("ol", {}, value.map((item) => h("li", {}, key === "subjects"
+        ? this.record(hidden && !item?.surname ? {role: item?.role, surname: hidden, ...item} : item, "subject_role")
+        : this.record(item, null))));
     }
     if (Array.isArray(value)) return value.join(", ");
     if (value && typeof value === "object") return this.record(value);
@@ -146,7 +160,8 @@ export class AlertDetail {
   record(record, roleList) {
     const {app} = this;
     const parts = [];
-    for (const [key, value] of Object.entries(record)) {
+    for (const [key, value] of Object.entries(record && typeof record === "object" ? record : {})) {
+      if (value === undefined || value === null) continue;
       let text;
       if (key === "role" && roleList) text = app.i18n.choice(roleList, value);
       else if (key === "commodity") text = app.i18n.choice("commodity", value);

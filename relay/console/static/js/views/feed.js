@@ -5,7 +5,9 @@
 import {byId, h, newId, replace} from "../dom.js";
 import {FeedState} from "../feed_state.js";
 import {codesFrom, matches, openFilter} from "../filters.js";
-import {distributionText, formatTime, headline, routeText, seizuresText, subjectsText, tlpLabel} from "../format.js";
+import {
+  distributionText, formatTime, headline, protectionNotices, routeText, seizuresText, subjectsText, tlpLabel,
+} from "../format.js";
 
 export const PAGE_SIZE = 50;
 export const RECEIPTS = ["received", "in_progress", "positive", "negative", "not_located"];
@@ -183,10 +185,11 @@ export class FeedView {
     const {i18n} = app;
     const alert = entry.alert;
     const titleId = `card-${entry.key}`;
-    const classes = ["card", `priority-${alert.priority}`];
+    const classes = ["card", `priority-${alert.priority || "none"}`];
     if (alert.status && alert.status !== "actual") classes.push(`status-${alert.status}`);
     if (entry.cancelled) classes.push("cancelled");
     const own = alert.origin_unit === app.unit;
+    const reduced = Boolean(alert.reduced_at); // an audit record: nothing left to update or cancel
     const facts = [
       [app.t("card.flight"), routeText(alert)],
       [app.t("card.subjects"), subjectsText(alert, i18n)],
@@ -201,7 +204,7 @@ export class FeedView {
       h("header", {class: "card-head"},
         h("h2", {id: titleId, class: "card-title"}, headline(alert, i18n)),
         h("p", {class: "badges"},
-          h("span", {class: `badge priority priority-${alert.priority}`}, app.t("card.pair", {label: app.t("card.priority"), value: i18n.choice("priority", alert.priority)})),
+          alert.priority ? h("span", {class: `badge priority priority-${alert.priority}`}, app.t("card.pair", {label: app.t("card.priority"), value: i18n.choice("priority", alert.priority)})) : null,
           h("span", {class: `badge tlp tlp-${String(alert.tlp).replace("+", "-")}`}, tlpLabel(alert.tlp)),
           h("span", {class: "badge kind"}, i18n.choice("kind", alert.kind)),
           own ? h("span", {class: "badge own"}, app.t("card.own")) : null)),
@@ -211,7 +214,8 @@ export class FeedView {
         entry.cancel?.alert?.summary ? h("span", {class: "cancel-reason"}, ` ${entry.cancel.alert.summary}`) : null) : null,
       entry.updates.length ? h("p", {class: "updated"}, app.t("card.updated", {time: formatTime(entry.updates.at(-1).alert.received_at, language(i18n))})) : null,
       entry.partial ? h("p", {class: "hint"}, app.t("card.partial")) : null,
-      h("p", {class: "summary"}, alert.summary ?? ""),
+      protectionNotices(alert, i18n).map((notice) => h("p", {class: "protection-notice"}, notice)),
+      typeof alert.summary === "string" ? h("p", {class: "summary"}, alert.summary) : null,
       h("dl", {class: "facts"}, facts.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])),
       entry.receipts.length ? h("ul", {class: "receipts", "aria-label": app.t("card.receipts")},
         entry.receipts.map((receipt) => h("li", {},
@@ -220,7 +224,7 @@ export class FeedView {
       h("div", {class: "card-actions"},
         h("button", {type: "button", class: "secondary", "aria-describedby": titleId,
           on: {click: () => app.detail.open(entry.key)}}, app.t("card.open")),
-        own && app.has("publish") && !entry.cancelled ? [
+        own && app.has("publish") && !entry.cancelled && !reduced ? [
           h("button", {type: "button", class: "secondary", "aria-describedby": titleId,
             on: {click: () => app.views["new-alert"].edit(entry.alert, "update", entry.key)}}, app.t("card.update")),
           h("button", {type: "button", class: "secondary", "aria-describedby": titleId,

@@ -1,8 +1,9 @@
-// The history (GET /v1/alerts): every filter, pages by cursor, each alert opened.
+// The history (GET /v1/alerts): every filter, pages by cursor, each alert opened; a
+// masked or reduced alert says so beside its summary (protection.md).
 
 import {ApiError} from "../api.js";
 import {byId, h, replace} from "../dom.js";
-import {formatTime, headline} from "../format.js";
+import {formatTime, headline, protectionNotices} from "../format.js";
 import {SearchForm} from "./search.js";
 
 export class HistoryView {
@@ -72,7 +73,8 @@ export class HistoryView {
           alert.status && alert.status !== "actual" ? h("strong", {class: "status-inline"}, ` ${i18n.choice("status_banner", alert.status)}`) : null,
           (alert.msg_type || "alert") !== "alert" ? h("span", {}, ` · ${i18n.choice("msg_type", alert.msg_type)}`) : null),
         h("td", {}, alert.origin_unit),
-        h("td", {class: "summary-cell"}, alert.summary ?? ""),
+        h("td", {class: "summary-cell"}, alert.summary ?? "",
+          protectionNotices(alert, i18n).map((notice) => h("p", {class: "protection-notice"}, notice))),
         h("td", {}, h("button", {type: "button", class: "secondary", "aria-describedby": titleId,
           on: {click: () => app.detail.open(alert.alert_id)}}, app.t("card.open"))));
     }));
