@@ -327,3 +327,17 @@ async def test_keys_list_names_the_keys_the_database_uses_that_the_key_file_lack
     rotate = await operator(relay, "keys", "rotate", data_dir=stranger)
     assert 1 == rotate.returncode and "nothing was rotated" in rotate.stderr
     assert before == (stranger / "protection.key").read_text()
+
+
+@pytest.mark.parametrize("content", [None, "k-000000000000 2026-01-01T00:00:00Z AAAA\n"])
+async def test_a_missing_or_damaged_key_file_stops_every_command_naming_it(dsn, tmp_path, content):
+    """Exit 2 with the configuration error, in French and in English, never a traceback."""
+    path = tmp_path / "protection.key"
+    if content is not None:
+        path.write_text(content)
+    for lang, words in (("en", "configuration error"), ("fr", "erreur de configuration")):
+        result = run_relay("--lang", lang, "units", "list", dsn=dsn,
+                           env={"RELAY_PROTECTION_KEY_FILE": str(path)})
+        assert 2 == result.returncode, result.stderr
+        assert words in result.stderr and "protection.key_file" in result.stderr
+        assert str(path) in result.stderr and "Traceback" not in result.stderr

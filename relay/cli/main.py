@@ -71,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "protection":
             return asyncio.run(run_protection(args, config, say))
         return asyncio.run(run_command(args, config, config_path, say))
+    except ConfigError as exc:  # found on opening: the protection key file (docs/protection.md)
+        say.error("relay.config_error", error=str(exc))
+        return 2
     except RelayError as exc:
         say.refusal(exc)
         return 1

@@ -89,13 +89,15 @@ def event_from_row(row: asyncpg.Record, *, shown: bool = True) -> Event:
 async def bounded_page(conn: asyncpg.Connection | asyncpg.Pool, *, bodies: str, where: str,
                         params: list[object], limit: int, max_bytes: int) -> tuple[list[Event], bool]:
     """Events matching ``where`` in seq order: at most ``limit``, and no more than
-    ``max_bytes`` of bodies (always at least one event); and whether that is every event
-    of the range (False: the page was cut, read on from its last seq)."""
+    ``max_bytes`` of bodies as shown (stored bodies plus their sealed fields; always at
+    least one event); and whether that is every event of the range (False: the page was
+    cut, read on from its last seq)."""
     first = len(params) + 1
     rows = await conn.fetch(
         f"SELECT * FROM (SELECT *, sum(body_bytes) OVER (ORDER BY seq) AS running,"
         f" count(*) OVER () AS matched FROM (SELECT {FACT_COLUMNS}, {bodies}, {PROTECTION_COLUMNS},"
-        f" {' + '.join(f'octet_length({b})' for b in bodies.split(', '))} AS body_bytes"
+        f" {' + '.join(f'octet_length({b}) + coalesce(octet_length(personal), 0)' for b in bodies.split(', '))}"
+        f" AS body_bytes"
         f" FROM relay_events WHERE {where} ORDER BY seq LIMIT ${first}) AS page) AS sized"
         f" WHERE running - body_bytes < ${first + 1} ORDER BY seq",
         *params, limit, max_bytes)

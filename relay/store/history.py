@@ -139,6 +139,9 @@ class AlertFile:
 
 
 _SHOWN = f"kind, alert_id, {PROTECTION_COLUMNS}"
+# What a page is bounded by: the stored body plus its sealed fields (shown opened, they
+# take no more than their sealed size).
+_SHOWN_BYTES = "(octet_length(body_json) + coalesce(octet_length(personal), 0))"
 _ALERT_COLUMNS = f"seq, msg_type, origin_unit, body_json, {_SHOWN}"
 
 
@@ -159,9 +162,9 @@ async def history_page(pool: asyncpg.Pool, query: HistoryQuery, viewer: Viewer |
     first = len(params) + 1
     async with translate_errors("reading the history"):
         rows = await pool.fetch(
-            f"SELECT * FROM (SELECT *, sum(octet_length(body_json)) OVER (ORDER BY seq DESC)"
+            f"SELECT * FROM (SELECT *, sum({_SHOWN_BYTES}) OVER (ORDER BY seq DESC)"
             f" AS running, count(*) OVER () AS fetched FROM ({sql} LIMIT ${first}) AS page)"
-            f" AS sized WHERE running - octet_length(body_json) < ${first + 1} ORDER BY seq DESC",
+            f" AS sized WHERE running - {_SHOWN_BYTES} < ${first + 1} ORDER BY seq DESC",
             *params, query.limit + 1, max_bytes)
     page = [_alert_row(row) for row in rows[: query.limit]]
     more = bool(rows) and (len(rows) > query.limit or len(rows) < rows[0]["fetched"])
