@@ -225,3 +225,21 @@ def test_a_damaged_key_file_is_refused_naming_it(tmp_path, content, error):
         Keyring.open(path)
     with pytest.raises(KeyFileError, match="does not exist"):
         Keyring.open(tmp_path / "missing.key")
+
+
+def test_every_reason_verify_can_give_is_said_in_english_and_in_french():
+    """relay audit verify names why a chain is broken in the operator's language."""
+    from relay.cli import messages  # noqa: F401 - registers the command's sentences
+    from relay.contract.i18n import Translator
+    from relay.store.chain import COLUMNS, REASONS, reason
+
+    english, french = Translator("en"), Translator("fr")
+    params = {"event": 7, "what": "facts", "key": "k-0123456789ab", "path": "subjects[0].surname",
+              "head": 9, "last": 8}
+    for code in REASONS:
+        shown = {**params, "what": COLUMNS["facts"]}
+        assert english(f"relay.chain.{code}", **shown) == reason(code, params)
+        assert french(f"relay.chain.{code}", **shown) != english(f"relay.chain.{code}", **shown)
+    for code, text in COLUMNS.items():
+        assert english(f"relay.chain.column.{code}") == text
+        assert french(f"relay.chain.column.{code}")

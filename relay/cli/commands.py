@@ -207,7 +207,11 @@ async def _verify(conn: asyncpg.Connection, say: Say) -> int:
     if report.intact:
         say.out("relay.intact", events=report.events, head=report.head, hash=report.head_hash)
         return 0
-    say.out("relay.broken", seq=report.first_broken_seq, reason=report.reason, events=report.events)
+    params = dict(report.params)
+    if "what" in params:
+        params["what"] = say.t(f"relay.chain.column.{params['what']}")
+    reason = say.t(f"relay.chain.{report.code}", **params) if report.code else report.reason
+    say.out("relay.broken", seq=report.first_broken_seq, reason=reason, events=report.events)
     return 1
 
 

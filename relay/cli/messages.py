@@ -84,6 +84,79 @@ register({
                                  "arrêté parce que {error} (voir le journal)"),
     "relay.intact": ("intact: {events} events, head {head}, head hash {hash}",
                      "intacte : {events} événements, tête {head}, empreinte de tête {hash}"),
+    # relay audit verify: why the chain is broken (relay/store/chain.py REASONS, COLUMNS)
+    "relay.chain.missing": ("event {event} is missing", "l'événement {event} manque"),
+    "relay.chain.hash_mismatch": ("the hash does not match the event's content and the previous hash",
+                                  "l'empreinte ne correspond pas au contenu de l'événement et à "
+                                  "l'empreinte précédente"),
+    "relay.chain.columns": ("the stored {what} disagrees with the hashed body",
+                            "la colonne enregistrée {what} contredit le corps haché"),
+    "relay.chain.kept_columns": ("the stored {what} disagrees with the kept body",
+                                 "la colonne enregistrée {what} contredit le corps conservé"),
+    "relay.chain.receipt_marked": ("a receipt marked masked, reduced or sealed: only alerts ever are",
+                                   "un accusé marqué masqué, réduit ou scellé : seules les alertes "
+                                   "le sont jamais"),
+    "relay.chain.reduced_content": ("a reduced alert holds content that reduction removes",
+                                    "une alerte réduite contient ce que la réduction supprime"),
+    "relay.chain.masked_personal": ("a masked alert stored before protection still holds personal fields",
+                                    "une alerte masquée enregistrée avant la protection contient "
+                                    "encore des champs personnels"),
+    "relay.chain.not_json": ("the stored body or commitments are not JSON",
+                             "le corps ou les engagements enregistrés ne sont pas du JSON"),
+    "relay.chain.bad_shape": ("the stored body or commitments are not of their shape",
+                              "le corps ou les engagements enregistrés n'ont pas leur forme"),
+    "relay.chain.not_encoding": ("the stored body is not in the relay's encoding: its bytes were changed",
+                                 "le corps enregistré n'est pas dans l'encodage du relais : ses "
+                                 "octets ont été modifiés"),
+    "relay.chain.digest_mismatch": ("the digest kept beside the event does not match its content",
+                                    "le condensé conservé à côté de l'événement ne correspond pas "
+                                    "à son contenu"),
+    "relay.chain.no_data_key": ("sealed personal fields without their data key",
+                                "des champs personnels scellés sans leur clé de données"),
+    "relay.chain.key_missing": ("the sealed personal fields do not open: key {key} is not in the key file",
+                                "les champs personnels scellés ne s'ouvrent pas : la clé {key} "
+                                "n'est pas dans le fichier de clés"),
+    "relay.chain.sealed_not_opening": ("the sealed personal fields do not open: altered, or moved "
+                                       "from another alert",
+                                       "les champs personnels scellés ne s'ouvrent pas : modifiés, "
+                                       "ou déplacés depuis une autre alerte"),
+    "relay.chain.sealed_other_fields": ("the sealed personal fields are not the ones committed to",
+                                        "les champs personnels scellés ne sont pas ceux des "
+                                        "engagements"),
+    "relay.chain.sealed_field_differs": ("the sealed field {path} differs from its commitment",
+                                         "le champ scellé {path} diffère de son engagement"),
+    "relay.chain.original_not_json": ("the sealed original body is not JSON",
+                                      "le corps d'origine scellé n'est pas du JSON"),
+    "relay.chain.original_mismatch": ("the stored body is not the sealed original without its "
+                                      "personal fields",
+                                      "le corps enregistré n'est pas l'original scellé sans ses "
+                                      "champs personnels"),
+    "relay.chain.bad_commitments": ("the commitments are not of their shape",
+                                    "les engagements n'ont pas leur forme"),
+    "relay.chain.tail_missing": ("the head says seq {head}, but the log ends at seq {last}: events "
+                                 "are missing at the end",
+                                 "la tête indique le seq {head}, mais le journal s'arrête au seq "
+                                 "{last} : des événements manquent à la fin"),
+    "relay.chain.past_head": ("the log goes on to seq {last} past the head's seq {head}: events were "
+                              "added without the relay",
+                              "le journal continue jusqu'au seq {last} au-delà du seq {head} de la "
+                              "tête : des événements ont été ajoutés sans le relais"),
+    "relay.chain.head_rewritten": ("the newest event's hash differs from the one the head recorded: "
+                                   "the log was rewritten",
+                                   "l'empreinte du dernier événement diffère de celle que la tête a "
+                                   "notée : le journal a été réécrit"),
+    "relay.chain.column.alert_id": ("alert_id", "alert_id"),
+    "relay.chain.column.receipt": ("receipt author or status", "auteur ou statut de l'accusé"),
+    "relay.chain.column.receipt_origin": ("origin_unit (not the origin of the receipt's alert)",
+                                          "origin_unit (pas l'origine de l'alerte de l'accusé)"),
+    "relay.chain.column.origin_unit": ("origin_unit", "origin_unit"),
+    "relay.chain.column.origin_relay": ("origin_relay", "origin_relay"),
+    "relay.chain.column.audience": ("audience", "audience"),
+    "relay.chain.column.audience_without_peer": (
+        "origin_relay (an event with an audience came from no peer)",
+        "origin_relay (un événement avec une audience ne venait d'aucun pair)"),
+    "relay.chain.column.facts": ("distribution, TLP or filter facts",
+                                 "distribution, TLP ou faits de filtrage"),
     "relay.broken": ("broken at seq {seq}: {reason} ({events} events verified before it)",
                      "rompue au seq {seq} : {reason} ({events} événements vérifiés avant)"),
     "relay.arg.export": ("recompute the chain from an NDJSON export alone, without the database",

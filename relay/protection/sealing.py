@@ -135,15 +135,16 @@ class Sealer:
         return to.key_id, seal_box(to.key, data_key, context)
 
     def check_commitments(self, alert_id: str, key_id: str, wrapped_key: bytes, personal: bytes,
-                          commitments: Mapping[str, str]) -> str | None:
-        """None when the sealed fields open and match their commitments; else why not."""
+                          commitments: Mapping[str, str]) -> tuple[str, dict[str, str]] | None:
+        """None when the sealed fields open and match their commitments; else why not,
+        as a reason code of :data:`relay.store.chain.REASONS` and its parameters."""
         try:
             fields = self.open(alert_id, key_id, wrapped_key, personal)
-        except SealBroken as exc:
-            return str(exc)
+        except SealBroken:
+            return "sealed_not_opening", {}
         if {path for path, _, _ in fields} != set(commitments):
-            return "the sealed personal fields are not the ones committed to"
+            return "sealed_other_fields", {}
         for path, value, salt in fields:
             if commitment(salt, value) != commitments[path]:
-                return f"the sealed field {path} differs from its commitment"
+                return "sealed_field_differs", {"path": path}
         return None

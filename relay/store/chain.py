@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 import asyncpg
 import orjson
@@ -55,6 +55,54 @@ Connection = asyncpg.Connection | PoolConnectionProxy
 GENESIS = bytes(32)
 CHAIN_VERSION = b"relay-chain-v1"
 CHAIN_VERSION_2 = b"relay-chain-v2"
+
+# Why a chain is broken: a code, its parameters and the English sentence (the French
+# ones are in relay/cli/messages.py, "relay.chain.<code>"; "columns" names its column by
+# a code of COLUMNS).
+REASONS: Final = {
+    "missing": "event {event} is missing",
+    "hash_mismatch": "the hash does not match the event's content and the previous hash",
+    "columns": "the stored {what} disagrees with the hashed body",
+    "kept_columns": "the stored {what} disagrees with the kept body",
+    "receipt_marked": "a receipt marked masked, reduced or sealed: only alerts ever are",
+    "reduced_content": "a reduced alert holds content that reduction removes",
+    "masked_personal": "a masked alert stored before protection still holds personal fields",
+    "not_json": "the stored body or commitments are not JSON",
+    "bad_shape": "the stored body or commitments are not of their shape",
+    "not_encoding": "the stored body is not in the relay's encoding: its bytes were changed",
+    "digest_mismatch": "the digest kept beside the event does not match its content",
+    "no_data_key": "sealed personal fields without their data key",
+    "key_missing": "the sealed personal fields do not open: key {key} is not in the key file",
+    "sealed_not_opening": "the sealed personal fields do not open: altered, or moved from another alert",
+    "sealed_other_fields": "the sealed personal fields are not the ones committed to",
+    "sealed_field_differs": "the sealed field {path} differs from its commitment",
+    "original_not_json": "the sealed original body is not JSON",
+    "original_mismatch": "the stored body is not the sealed original without its personal fields",
+    "bad_commitments": "the commitments are not of their shape",
+    "tail_missing": "the head says seq {head}, but the log ends at seq {last}:"
+                    " events are missing at the end",
+    "past_head": "the log goes on to seq {last} past the head's seq {head}:"
+                 " events were added without the relay",
+    "head_rewritten": "the newest event's hash differs from the one the head recorded:"
+                      " the log was rewritten",
+}
+COLUMNS: Final = {
+    "alert_id": "alert_id",
+    "receipt": "receipt author or status",
+    "receipt_origin": "origin_unit (not the origin of the receipt's alert)",
+    "origin_unit": "origin_unit",
+    "origin_relay": "origin_relay",
+    "audience": "audience",
+    "audience_without_peer": "origin_relay (an event with an audience came from no peer)",
+    "facts": "distribution, TLP or filter facts",
+}
+Problem = tuple[int, str, dict[str, Any]]  # (seq, reason code, its parameters)
+
+
+def reason(code: str, params: dict[str, Any]) -> str:
+    """The English sentence of a reason code."""
+    values = {**params, "what": COLUMNS.get(str(params.get("what")), params.get("what"))}
+    return REASONS[code].format(**values)
 _PAGE = 5000
 
 
@@ -90,7 +138,15 @@ class ChainReport:
     head: int
     head_hash: str
     first_broken_seq: int | None = None
-    reason: str | None = None
+    reason: str | None = None  # in English (the HTTP answer); ``code`` and ``params`` name it
+    code: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def broken(cls, checked: int, head_seq: int, head_hash: bytes, seq: int, code: str,
+               **params: Any) -> ChainReport:
+        return cls(False, checked, head_seq, head_hash.hex(), seq, reason(code, params), code,
+                   params)
 
     def as_dict(self) -> dict[str, Any]:
         """The body of ``GET /v1/audit/verify`` (protocol.md)."""
@@ -131,36 +187,33 @@ async def _verify_snapshot(conn: Connection, page_size: int) -> ChainReport:
         for row in rows:
             problem = _check_row(row, expected, prev)
             if problem is not None:
-                return ChainReport(False, checked, head, head_hash.hex(), problem[0], problem[1])
+                return ChainReport.broken(checked, head, head_hash, problem[0], problem[1],
+                                          **problem[2])
             prev, expected, checked = bytes(row["hash"]), expected + 1, checked + 1
         if len(rows) < page_size:
             break
     last = expected - 1
     if last < head:
-        return ChainReport(False, checked, head, head_hash.hex(), last + 1,
-                           f"the head says seq {head}, but the log ends at seq {last}:"
-                           " events are missing at the end")
+        return ChainReport.broken(checked, head, head_hash, last + 1, "tail_missing",
+                                  head=head, last=last)
     if last > head:
-        return ChainReport(False, checked, head, head_hash.hex(), head + 1,
-                           f"the log goes on to seq {last} past the head's seq {head}:"
-                           " events were added without the relay")
+        return ChainReport.broken(checked, head, head_hash, head + 1, "past_head",
+                                  head=head, last=last)
     if head_hash != prev:
-        return ChainReport(False, checked, head, head_hash.hex(), head,
-                           "the newest event's hash differs from the one the head recorded:"
-                           " the log was rewritten")
+        return ChainReport.broken(checked, head, head_hash, head, "head_rewritten")
     return ChainReport(True, checked, head, head_hash.hex())
 
 
-def _check_row(row: asyncpg.Record, expected: int, prev: bytes) -> tuple[int, str] | None:
+def _check_row(row: asyncpg.Record, expected: int, prev: bytes) -> Problem | None:
     seq = row["seq"]
     if seq != expected:
-        return expected, f"event {expected} is missing"
+        return expected, "missing", {"event": expected}
     if row["chain_version"] == 2:
         return _check_sealed(row, prev)
     original = bytes(row["body_json"])
     if row["kind"] != "alert":
         if row["reduced_at"] is not None or row["sealed_at"] is not None or row["masked_at"] is not None:
-            return seq, "a receipt marked masked, reduced or sealed: only alerts ever are"
+            return seq, "receipt_marked", {}
     elif row["reduced_at"] is not None or (row["sealed_at"] is not None and row["personal"] is None
                                            and row["masked_at"] is not None):
         # Stored before protection, and its original content destroyed since (reduced, or
@@ -169,25 +222,25 @@ def _check_row(row: asyncpg.Record, expected: int, prev: bytes) -> tuple[int, st
         reduced = row["reduced_at"] is not None
         body = orjson.loads(original)
         if reduced and content_part(body):
-            return seq, "a reduced alert holds content that reduction removes"
+            return seq, "reduced_content", {}
         if not reduced and has_personal(body):
-            return seq, "a masked alert stored before protection still holds personal fields"
+            return seq, "masked_personal", {}
         mismatch = _columns_mismatch(row, reduced=reduced)
-        return (seq, f"the stored {mismatch} disagrees with the kept body") if mismatch else None
+        return (seq, "kept_columns", {"what": mismatch}) if mismatch else None
     elif row["sealed_at"] is not None and row["personal"] is not None:
         opened = _original_of(row)
-        if isinstance(opened, str):
-            return seq, opened
+        if isinstance(opened, tuple):
+            return seq, *opened
         original = opened
     if event_hash(prev, seq, row["kind"], original) != bytes(row["hash"]):
-        return seq, "the hash does not match the event's content and the previous hash"
+        return seq, "hash_mismatch", {}
     mismatch = _columns_mismatch(row, body_json=original)
     if mismatch:
-        return seq, f"the stored {mismatch} disagrees with the hashed body"
+        return seq, "columns", {"what": mismatch}
     return None
 
 
-def _check_sealed(row: asyncpg.Record, prev: bytes) -> tuple[int, str] | None:
+def _check_sealed(row: asyncpg.Record, prev: bytes) -> Problem | None:
     """A sealed alert (chain version 2): its hash, its digest, its columns and, while its
     data key exists, its sealed personal fields against their commitments."""
     seq = row["seq"]
@@ -195,61 +248,64 @@ def _check_sealed(row: asyncpg.Record, prev: bytes) -> tuple[int, str] | None:
         body = orjson.loads(row["body_json"])
         commitments = orjson.loads(row["commitments"]) if row["commitments"] is not None else []
     except orjson.JSONDecodeError:
-        return seq, "the stored body or commitments are not JSON"
+        return seq, "not_json", {}
     if not isinstance(body, dict) or not isinstance(commitments, list):
-        return seq, "the stored body or commitments are not of their shape"
+        return seq, "bad_shape", {}
     if orjson.dumps(body) != bytes(row["body_json"]):
         # The hash covers the body's value; its bytes are the relay's one encoding of it.
-        return seq, "the stored body is not in the relay's encoding: its bytes were changed"
+        return seq, "not_encoding", {}
     reduced = row["reduced_at"] is not None
     kept = bytes(row["content_digest"]) if row["content_digest"] is not None else b""
     if reduced and content_part(body):
-        return seq, "a reduced alert holds content that reduction removes"
+        return seq, "reduced_content", {}
     computed, _ = sealed_hash(prev, seq, row["kind"], body, commitments, kept if reduced else None)
     if computed != bytes(row["hash"]):
-        return seq, "the hash does not match the event's content and the previous hash"
+        return seq, "hash_mismatch", {}
     if not reduced and content_digest(body, commitments) != kept:
-        return seq, "the digest kept beside the event does not match its content"
+        return seq, "digest_mismatch", {}
     mismatch = _columns_mismatch(row, reduced=reduced)
     if mismatch:
-        return seq, f"the stored {mismatch} disagrees with the hashed body"
+        return seq, "columns", {"what": mismatch}
     if row["wrapped_key"] is not None and row["personal"] is not None:
         problem = _sealed_fields_problem(row, commitments)
         if problem:
-            return seq, problem
+            return seq, *problem
     return None
 
 
-def _original_of(row: asyncpg.Record) -> bytes | str:
+def _original_of(row: asyncpg.Record) -> bytes | tuple[str, dict[str, Any]]:
     """The original bytes of an alert sealed from history, checked against its stored
     body; or why they cannot be had."""
     if row["wrapped_key"] is None:
-        return "sealed personal fields without their data key"
+        return "no_data_key", {}
     try:
         original = protection.active().sealer.original(
             row["alert_id"], row["key_id"], bytes(row["wrapped_key"]), bytes(row["personal"]))
-    except (SealBroken, KeyMissing) as exc:
-        return f"the sealed personal fields do not open: {exc}"
+    except KeyMissing as exc:
+        return "key_missing", {"key": exc.key_id}
+    except SealBroken:
+        return "sealed_not_opening", {}
     try:
         stripped = remove_personal(orjson.loads(original))
     except orjson.JSONDecodeError:
-        return "the sealed original body is not JSON"
+        return "original_not_json", {}
     if orjson.dumps(stripped) != bytes(row["body_json"]):
-        return "the stored body is not the sealed original without its personal fields"
+        return "original_mismatch", {}
     return original
 
 
-def _sealed_fields_problem(row: asyncpg.Record, commitments: list[Any]) -> str | None:
+def _sealed_fields_problem(row: asyncpg.Record,
+                           commitments: list[Any]) -> tuple[str, dict[str, Any]] | None:
     try:
         expected = {str(path): str(value) for path, value in commitments}
     except (TypeError, ValueError):
-        return "the commitments are not of their shape"
+        return "bad_commitments", {}
     try:
         return protection.active().sealer.check_commitments(
             row["alert_id"], row["key_id"], bytes(row["wrapped_key"]), bytes(row["personal"]),
             expected)
     except KeyMissing as exc:
-        return str(exc)
+        return "key_missing", {"key": exc.key_id}
 
 
 def _columns_mismatch(row: asyncpg.Record, *, reduced: bool = False,
@@ -264,9 +320,9 @@ def _columns_mismatch(row: asyncpg.Record, *, reduced: bool = False,
         return "alert_id"
     if event.facts is None:
         if body.get("unit") != event.author_unit or body.get("status") != row["receipt_status"]:
-            return "receipt author or status"
+            return "receipt"
         if row["alert_origin"] != event.origin_unit:
-            return "origin_unit (not the origin of the receipt's alert)"
+            return "receipt_origin"
         return None
     if body.get("origin_unit") != event.origin_unit or event.author_unit != event.origin_unit:
         return "origin_unit"
@@ -282,7 +338,7 @@ def _columns_mismatch(row: asyncpg.Record, *, reduced: bool = False,
             return "audience"
         expected = dataclasses.replace(expected, distribution=audience_distribution(audience))
     elif "audience" in body:
-        return "origin_relay (an event with an audience came from no peer)"
+        return "audience_without_peer"
     if expected != event.facts:
-        return "distribution, TLP or filter facts"
+        return "facts"
     return None
