@@ -235,13 +235,13 @@ async def rewrap_keys(pool: asyncpg.Pool, *, batch: int = 1000) -> int:
     sealer = protection.active().sealer
     target = sealer.keyring.current  # fixed for the whole run, whatever rotates meanwhile
     current = target.key_id
-    total = 0
-    while True:
+    total, after = 0, 0
+    while True:  # in seq order, one batch after the other: each row is read once
         async with pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 "SELECT seq, alert_id::text AS alert_id, key_id, wrapped_key FROM relay_events"
-                " WHERE wrapped_key IS NOT NULL AND key_id <> $1 LIMIT $2"
-                " FOR UPDATE SKIP LOCKED", current, batch)
+                " WHERE seq > $3 AND wrapped_key IS NOT NULL AND key_id <> $1 ORDER BY seq"
+                " LIMIT $2 FOR UPDATE", current, batch, after)  # waits for a job's short lock
             if not rows:
                 return total
             rewrapped = [sealer.rewrap(r["alert_id"], r["key_id"], bytes(r["wrapped_key"]), target)
@@ -251,4 +251,5 @@ async def rewrap_keys(pool: asyncpg.Pool, *, batch: int = 1000) -> int:
                 " FROM unnest($1::bigint[], $2::text[], $3::bytea[]) AS r(seq, key_id, wrapped_key)"
                 " WHERE e.seq = r.seq", [r["seq"] for r in rows],
                 [k for k, _ in rewrapped], [w for _, w in rewrapped])
+        after = rows[-1]["seq"]
         total += len(rows)

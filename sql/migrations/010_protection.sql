@@ -81,7 +81,6 @@ CREATE INDEX relay_events_to_mask ON relay_events (received_at)
     WHERE kind = 'alert' AND alert_kind = 'passenger' AND masked_at IS NULL AND reduced_at IS NULL;
 CREATE INDEX relay_events_to_reduce ON relay_events (received_at)
     WHERE kind = 'alert' AND reduced_at IS NULL;
-CREATE INDEX relay_events_by_key ON relay_events (key_id) WHERE wrapped_key IS NOT NULL;
 -- Alerts stored before this migration that hold personal fields in clear: sealed by the
 -- first run of the jobs (relay/store/protection.py seal_history), after which it is empty.
 CREATE INDEX relay_events_to_seal ON relay_events (seq)
