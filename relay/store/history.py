@@ -108,7 +108,9 @@ def _hashed_v1(row: asyncpg.Record) -> bytes | None:
         return None
     if row["sealed_at"] is None:
         return bytes(row["body_json"])
-    if row["wrapped_key"] is None or row["personal"] is None:
+    if row["personal"] is None:  # sealed from history without a personal field: as it was
+        return bytes(row["body_json"])
+    if row["wrapped_key"] is None:
         return None
     try:
         return protection.active().sealer.original(
