@@ -341,3 +341,15 @@ async def test_a_missing_or_damaged_key_file_stops_every_command_naming_it(dsn, 
         assert 2 == result.returncode, result.stderr
         assert words in result.stderr and "protection.key_file" in result.stderr
         assert str(path) in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_check_config_reads_the_key_file_a_relay_would_open(tmp_path):
+    """A configured key file that is missing or damaged fails check-config (exit 2), as it
+    would fail relay serve; a data directory without one passes (the relay creates it)."""
+    missing = run_relay("check-config", "--data-dir", str(tmp_path / "data"),
+                        env={"RELAY_PROTECTION_KEY_FILE": str(tmp_path / "missing.key")})
+    assert 2 == missing.returncode and "missing.key" in missing.stderr
+    fresh = run_relay("check-config", "--data-dir", str(tmp_path / "data"),
+                      env={"RELAY_PROTECTION_KEY_FILE": ""})
+    assert 0 == fresh.returncode, fresh.stderr
+    assert not (tmp_path / "data" / "protection.key").exists()  # checking creates nothing

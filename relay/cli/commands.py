@@ -19,9 +19,10 @@ import asyncpg
 
 from relay.cli.say import Say
 from relay.cli.unit_import import MAX_FILE_CHARACTERS, parse_units_csv
-from relay.config import Config
+from relay.config import Config, ConfigError
 from relay.contract.errors import BadFrame
 from relay.contract.federation import RemoteUnit
+from relay.protection.keyring import KeyFileError, Keyring
 from relay.store import admin, federation
 from relay.store.chain import verify_chain
 from relay.store.chain_export import verify_export
@@ -72,6 +73,7 @@ def _roles(text: str) -> list[str]:
 async def run_command(args: argparse.Namespace, config: Config, config_path: Path | None,
                       say: Say) -> int:
     if args.command == "check-config":
+        _check_key_file(config)
         _summary(config, config_path, say)
         return 0
     if args.command == "units" and args.units_command == "import":
@@ -90,6 +92,16 @@ async def run_command(args: argparse.Namespace, config: Config, config_path: Pat
         elif args.command == "audit":
             return await _verify(conn, say)
     return 0
+
+
+def _check_key_file(config: Config) -> None:
+    """The protection key file a relay would open: configured, it must be there and
+    sound; in the data directory, sound if it is there (else the relay creates it)."""
+    if config.protection.key_file or config.key_path.exists():
+        try:
+            Keyring.open(config.key_path)
+        except KeyFileError as exc:
+            raise ConfigError(f"bad value for 'protection.key_file': {exc}") from None
 
 
 async def _units(conn: asyncpg.Connection, args: argparse.Namespace, say: Say) -> None:
