@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 import asyncpg
+import msgpack
 import orjson
 import pytest
 
@@ -228,9 +229,11 @@ async def rechain_from(dsn: str, start: int) -> None:
                                            commitments, None)
             else:
                 prev = event_hash(prev, row["seq"], row["kind"], bytes(row["body_json"]))
-            await conn.execute("UPDATE relay_events SET hash = $2,"
+            # the MessagePack body made again from the edited JSON one, as the relay would
+            packed = msgpack.packb(orjson.loads(row["body_json"]), use_bin_type=True)
+            await conn.execute("UPDATE relay_events SET hash = $2, body_msgpack = $4,"
                                " content_digest = coalesce($3, content_digest) WHERE seq = $1",
-                               row["seq"], prev, digest)
+                               row["seq"], prev, digest, packed)
         await conn.execute("ALTER TABLE relay_events ENABLE TRIGGER USER")
     finally:
         await conn.close()

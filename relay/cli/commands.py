@@ -11,6 +11,7 @@ import contextlib
 import os
 import pwd
 import sys
+import unicodedata
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -92,6 +93,10 @@ async def run_command(args: argparse.Namespace, config: Config, config_path: Pat
         elif args.command == "audit":
             return await _verify(conn, say)
     return 0
+
+
+def _printable(cell: str) -> str:
+    return "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in cell)
 
 
 def _check_key_file(config: Config) -> None:
@@ -267,7 +272,10 @@ def _verify_export(args: argparse.Namespace, say: Say) -> int:
 
 
 def table(say: Say, header_key: str, rows: list[list[str]]) -> None:
+    """Rows under a header, in columns; a control character in a cell is shown escaped
+    (text from the database never drives the operator's terminal)."""
     header = say.t(header_key).split("|")
+    rows = [[_printable(cell) for cell in row] for row in rows]
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
     for cells in [header, *rows]:
         say.line("  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip())

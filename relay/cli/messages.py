@@ -111,6 +111,16 @@ register({
     "relay.chain.digest_mismatch": ("the digest kept beside the event does not match its content",
                                     "le condensé conservé à côté de l'événement ne correspond pas "
                                     "à son contenu"),
+    "relay.chain.msgpack_differs": ("the stored MessagePack body is not the stored JSON body",
+                                    "le corps MessagePack enregistré n'est pas le corps JSON "
+                                    "enregistré"),
+    "relay.chain.masked_not_passenger": ("an alert marked masked that is not a passenger alert",
+                                         "une alerte marquée masquée qui n'est pas une alerte "
+                                         "passager"),
+    "relay.chain.fields_destroyed": ("the sealed personal fields of an alert neither masked nor "
+                                     "reduced were destroyed",
+                                     "les champs personnels scellés d'une alerte ni masquée ni "
+                                     "réduite ont été détruits"),
     "relay.chain.no_data_key": ("sealed personal fields without their data key",
                                 "des champs personnels scellés sans leur clé de données"),
     "relay.chain.key_missing": ("the sealed personal fields do not open: key {key} is not in the key file",

@@ -52,10 +52,15 @@ _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def parse_date(text: str) -> datetime:
-    """``YYYY-MM-DD`` (00:00 UTC that day) or an RFC 3339 timestamp; ValueError else."""
+    """``YYYY-MM-DD`` (00:00 UTC that day) or an RFC 3339 timestamp, from 1970 to 9000
+    (the periods of the jobs are counted back from it); ValueError else."""
     if _DAY.fullmatch(text):
-        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
-    return moment(text)
+        when = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    else:
+        when = moment(text)
+    if not 1970 <= when.year <= 9000:
+        raise ValueError(f"{text} is out of the range 1970-9000")
+    return when
 
 
 @contextlib.asynccontextmanager

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Iterator, Mapping
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from relay.contract.errors import BadFrame, InvalidAlert
@@ -68,6 +68,9 @@ def _seq(frame: Mapping[str, Any]) -> int:
     return seq
 
 
+MAX_CLOCK_AHEAD = timedelta(minutes=10)  # a peer's clock may run ahead of ours by this much
+
+
 def remote_alert(frame: Mapping[str, Any], peer_id: str, local_units: frozenset[str]) -> PendingEvent:
     """An ``alert`` frame of the peer as the event to append here."""
     seq = _seq(frame)
@@ -93,6 +96,10 @@ def remote_alert(frame: Mapping[str, Any], peer_id: str, local_units: frozenset[
         raise Refused(f"event {seq}: {exc.code} ({where})") from None
     except ValueError:
         raise Refused(f"event {seq}: received_at is not an RFC 3339 time") from None
+    if received > datetime.now(UTC) + MAX_CLOCK_AHEAD:
+        # Masking and reduction here count from it (docs/protection.md): a time in the
+        # future would keep the passengers' names out of both.
+        raise Refused(f"event {seq}: received_at is in the future of this relay's clock")
     assert isinstance(alert_id, str) and isinstance(origin_unit, str)
     body = {**client, "alert_id": alert_id, "origin_unit": origin_unit, "received_at": received_at,
             "origin_relay": peer_id, "origin_seq": seq, "audience": audience.as_dict()}

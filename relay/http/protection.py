@@ -16,6 +16,7 @@ the reason (400), the alert (404), its keys (410).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -105,6 +106,10 @@ def _check_reason(body: Mapping[str, Any], problems: list[Problem]) -> str:
         problems.append(Problem("reason", "length", {"low": 1, "high": MAX_REASON}))
     elif not is_storable(reason):
         problems.append(Problem("reason", "nul_character"))
+    elif control := next((c for c in reason if unicodedata.category(c) == "Cc"
+                          and c not in "\t\n"), None):
+        # the same rule as `relay protection hold`: a reason is listed on terminals
+        problems.append(Problem("reason", "control_character", {"character": f"U+{ord(control):04X}"}))
     elif not reason.strip():
         problems.append(Problem("reason", "blank"))
     else:
@@ -201,7 +206,9 @@ async def reidentify(request: web.Request) -> web.Response:
     if row is None:
         raise NotFound(f"no alert {alert_id}", [Problem("alert_id", "no_such_alert")])
     request["rows"] = 1
-    return json_response(reidentified(row, protection.active().sealer))
+    response = json_response(reidentified(row, protection.active().sealer))
+    response.headers["Cache-Control"] = "no-store"  # personal fields: kept by no cache
+    return response
 
 
 def reidentified(row: Any, sealer: Sealer) -> dict[str, Any]:

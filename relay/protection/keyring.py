@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import hashlib
 import os
 import secrets
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,7 +162,10 @@ class Keyring:
         for key in self._keys:
             if key.key_id == key_id:
                 return key.key
-        self.reload()
+        try:
+            self.reload()
+        except KeyFileError:  # half copied, moved: the keys read before still serve
+            raise KeyMissing(key_id, self.path) from None
         for key in self._keys:
             if key.key_id == key_id:
                 return key.key
@@ -173,7 +178,7 @@ class Keyring:
 
     def add_key(self) -> OperatorKey:
         """A new key, appended: it becomes the current one."""
-        with self._lock:
+        with self._lock, self._file_lock():
             keys = Keyring.open(self.path)._keys
             key = _new_key()
             self._write([*keys, key])
@@ -183,7 +188,7 @@ class Keyring:
 
     def remove_key(self, key_id: str) -> None:
         """Drop ``key_id`` from the file (the caller checked nothing uses it)."""
-        with self._lock:
+        with self._lock, self._file_lock():
             keys = Keyring.open(self.path)._keys
             if keys[-1].key_id == key_id:
                 raise KeyFileError(f"{key_id} is the current key: rotate before retiring it")
@@ -193,6 +198,20 @@ class Keyring:
             self._write(kept)
             self._keys = kept
             self._seen = _stamp(self.path)
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """Held across read, change and rename: two processes rotating or retiring at
+        once take turns, and neither loses the other's key."""
+        try:
+            fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise KeyFileError(f"cannot lock the protection key file {self.path}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def _write(self, keys: list[OperatorKey]) -> None:
         fd, temporary = tempfile.mkstemp(prefix=".keys-", dir=self.path.parent)

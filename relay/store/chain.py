@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import asyncpg
+import msgpack
 import orjson
 from asyncpg.pool import PoolConnectionProxy
 
@@ -71,6 +72,10 @@ REASONS: Final = {
     "bad_shape": "the stored body or commitments are not of their shape",
     "not_encoding": "the stored body is not in the relay's encoding: its bytes were changed",
     "digest_mismatch": "the digest kept beside the event does not match its content",
+    "msgpack_differs": "the stored MessagePack body is not the stored JSON body",
+    "masked_not_passenger": "an alert marked masked that is not a passenger alert",
+    "fields_destroyed": "the sealed personal fields of an alert neither masked nor reduced"
+                        " were destroyed",
     "no_data_key": "sealed personal fields without their data key",
     "key_missing": "the sealed personal fields do not open: key {key} is not in the key file",
     "sealed_not_opening": "the sealed personal fields do not open: altered, or moved from another alert",
@@ -208,14 +213,25 @@ def _check_row(row: asyncpg.Record, expected: int, prev: bytes) -> Problem | Non
     seq = row["seq"]
     if seq != expected:
         return expected, "missing", {"event": expected}
-    if row["chain_version"] == 2:
-        return _check_sealed(row, prev)
+    if row["masked_at"] is not None and row["alert_kind"] != "passenger":
+        return seq, "masked_not_passenger", {}
+    problem = _check_sealed(row, prev) if row["chain_version"] == 2 else _check_v1(row, prev)
+    if problem is None and _msgpack_of(bytes(row["body_json"])) != bytes(row["body_msgpack"]):
+        # What MessagePack subscribers receive is the JSON body hashed, encoded again.
+        return seq, "msgpack_differs", {}
+    return problem
+
+
+def _check_v1(row: asyncpg.Record, prev: bytes) -> Problem | None:
+    """An event of chain version 1: a receipt, or an alert stored before protection."""
+    seq = row["seq"]
     original = bytes(row["body_json"])
     if row["kind"] != "alert":
         if row["reduced_at"] is not None or row["sealed_at"] is not None or row["masked_at"] is not None:
             return seq, "receipt_marked", {}
     elif row["reduced_at"] is not None or (row["sealed_at"] is not None and row["personal"] is None
-                                           and row["masked_at"] is not None):
+                                           and row["masked_at"] is not None
+                                           and row["alert_kind"] == "passenger"):
         # Stored before protection, and its original content destroyed since (reduced, or
         # masked with shred_on_mask): the chain runs through its stored hash, and the
         # columns are checked against what it kept (docs/audit.md).
@@ -270,7 +286,18 @@ def _check_sealed(row: asyncpg.Record, prev: bytes) -> Problem | None:
         problem = _sealed_fields_problem(row, commitments)
         if problem:
             return seq, *problem
+    elif commitments and row["masked_at"] is None and not reduced:
+        return seq, "fields_destroyed", {}
     return None
+
+
+def _msgpack_of(body_json: bytes) -> bytes | None:
+    """The MessagePack body the relay stores beside ``body_json`` (None: not JSON)."""
+    try:
+        packed: bytes = msgpack.packb(orjson.loads(body_json), use_bin_type=True)
+    except (orjson.JSONDecodeError, TypeError, ValueError):
+        return None
+    return packed
 
 
 def _original_of(row: asyncpg.Record) -> bytes | tuple[str, dict[str, Any]]:

@@ -55,7 +55,7 @@ from relay.contract.personal import (
     canonical,
     content_digest,
     content_part,
-    remove_personal,
+    split_personal,
 )
 from relay.store.chain import GENESIS, event_hash, event_hash_v2
 
@@ -291,8 +291,14 @@ def _sealed_problem(number: int, seq: int, kind: str, line: dict[str, Any], stor
         return ExportProblem(number, seq, "member_differs", {"member": kind})
     if orjson.dumps(stored) != line["body"].encode("utf-8"):
         return ExportProblem(number, seq, "hash_mismatch")  # bytes changed, value kept
-    visible = remove_personal({k: v for k, v in shown.items() if k not in SHOWN_STATE_FIELDS})
+    visible, personal = split_personal({k: v for k, v in shown.items()
+                                        if k not in SHOWN_STATE_FIELDS})
     if _canonical(visible) != _canonical(stored):
+        return ExportProblem(number, seq, "member_differs", {"member": kind})
+    # The personal fields it shows: none once masked, reduced or unreadable; else exactly
+    # those committed to (their values cannot be checked here: the salts stay sealed).
+    hidden = any(state in shown for state in SHOWN_STATE_FIELDS)
+    if {path for path, _ in personal} != (set() if hidden else {c[0] for c in commitments}):
         return ExportProblem(number, seq, "member_differs", {"member": kind})
     kept = bytes.fromhex(digest_hex)
     reduced = "reduced_at" in shown

@@ -38,13 +38,14 @@ RETURNS bytea LANGUAGE sql IMMUTABLE STRICT AS $$
                   || p_audit || '\x00'::bytea || p_digest)
 $$;
 
--- Still append-only, but for the protection states: an UPDATE may set masked_at,
--- reduced_at and sealed_at once; replace or destroy the wrapped data key and the sealed
--- fields (never bring a destroyed one back); replace the body (and empty the airports,
--- countries and commodities taken from it) when it reduces the alert; and, once, seal an
--- alert stored before this migration (its body without the personal fields, which go
--- sealed with its original bytes). Everything else, the hash included, never changes;
--- DELETE and TRUNCATE never happen.
+-- Still append-only, but for the protection states: an UPDATE may set masked_at (of a
+-- passenger alert), reduced_at and sealed_at (of an alert) once; re-wrap a data key;
+-- destroy the data key and the sealed fields only when masking or reducing (never bring
+-- them back); replace the body (and empty the airports, countries and commodities taken
+-- from it) when it reduces the alert; and, once, seal an alert stored before this
+-- migration (its body without the personal fields, which go sealed with its original
+-- bytes). Everything else, the hash included, never changes; DELETE and TRUNCATE never
+-- happen.
 CREATE OR REPLACE FUNCTION relay_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     v_fixed text[] := ARRAY['key_id', 'wrapped_key', 'personal', 'masked_at', 'reduced_at',
@@ -52,21 +53,34 @@ DECLARE
                             'summary', 'airports', 'countries', 'commodities'];
     v_reducing boolean;
     v_sealing boolean;
+    v_same_body boolean;
 BEGIN
     IF TG_OP = 'UPDATE' AND (to_jsonb(NEW) - v_fixed) = (to_jsonb(OLD) - v_fixed) THEN
-        v_reducing := OLD.reduced_at IS NULL AND NEW.reduced_at IS NOT NULL;
-        v_sealing := OLD.chain_version = 1 AND OLD.sealed_at IS NULL AND NEW.sealed_at IS NOT NULL
-                     AND OLD.personal IS NULL AND OLD.wrapped_key IS NULL AND NOT v_reducing;
-        IF (OLD.masked_at IS NULL OR NEW.masked_at IS NOT DISTINCT FROM OLD.masked_at)
-           AND (OLD.reduced_at IS NULL OR NEW.reduced_at IS NOT DISTINCT FROM OLD.reduced_at)
-           AND (OLD.sealed_at IS NULL OR NEW.sealed_at IS NOT DISTINCT FROM OLD.sealed_at)
+        v_same_body := NEW.body_json = OLD.body_json AND NEW.body_msgpack = OLD.body_msgpack;
+        v_reducing := OLD.kind = 'alert' AND OLD.reduced_at IS NULL AND NEW.reduced_at IS NOT NULL;
+        -- sealing history: once, an alert of chain version 1, its masked state kept; its
+        -- body replaced only with its fields sealed (verify opens them and compares), or
+        -- for a masked passenger alert whose data keys shred_on_mask destroys at once
+        v_sealing := OLD.kind = 'alert' AND OLD.chain_version = 1 AND OLD.sealed_at IS NULL
+                     AND NEW.sealed_at IS NOT NULL AND OLD.personal IS NULL
+                     AND OLD.wrapped_key IS NULL AND NOT v_reducing
+                     AND NEW.masked_at IS NOT DISTINCT FROM OLD.masked_at
+                     AND (v_same_body OR (NEW.personal IS NOT NULL AND NEW.wrapped_key IS NOT NULL)
+                          OR (OLD.masked_at IS NOT NULL AND OLD.alert_kind = 'passenger'));
+        IF (NEW.masked_at IS NOT DISTINCT FROM OLD.masked_at
+                OR (OLD.masked_at IS NULL AND OLD.alert_kind = 'passenger'))
+           AND (NEW.reduced_at IS NOT DISTINCT FROM OLD.reduced_at OR v_reducing)
+           AND (NEW.sealed_at IS NOT DISTINCT FROM OLD.sealed_at OR v_sealing)
            AND (OLD.wrapped_key IS NOT NULL OR NEW.wrapped_key IS NULL OR v_sealing)
            AND (OLD.personal IS NOT NULL OR NEW.personal IS NULL OR v_sealing)
+           -- data keys are destroyed only by masking (shred_on_mask) or reduction
+           AND ((NEW.wrapped_key IS NOT NULL OR OLD.wrapped_key IS NULL)
+                AND (NEW.personal IS NOT NULL OR OLD.personal IS NULL)
+                OR NEW.masked_at IS NOT NULL OR NEW.reduced_at IS NOT NULL)
            AND (v_reducing OR (NEW.airports IS NOT DISTINCT FROM OLD.airports
                                AND NEW.countries IS NOT DISTINCT FROM OLD.countries
                                AND NEW.commodities IS NOT DISTINCT FROM OLD.commodities))
-           AND (v_reducing OR v_sealing
-                OR (NEW.body_json = OLD.body_json AND NEW.body_msgpack = OLD.body_msgpack))
+           AND (v_reducing OR v_sealing OR v_same_body)
         THEN
             RETURN NEW;
         END IF;
