@@ -215,7 +215,7 @@ _JOB_ERRORS: tuple[type[Exception], ...] = (*STORE_DOWN_ERRORS, asyncpg.Postgres
 def job_settings(config: Config) -> protection_store.JobSettings:
     p = config.protection
     return protection_store.JobSettings(p.mask_after_days, p.delete_after_days, p.shred_on_mask,
-                                        p.batch)
+                                        p.batch, p.pause_ratio)
 
 
 def _raise_file_limit(config: Config) -> None:

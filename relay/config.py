@@ -120,7 +120,8 @@ class ProtectionConfig:
     delete_after_days: int = 1826  # every alert reduced to its audit fields after this
     shred_on_mask: bool = False   # destroy the data keys at masking already
     run_every_seconds: float = 3600.0  # how often the relay runs the jobs
-    batch: int = 1000             # alerts changed in one transaction at most
+    batch: int = 500              # alerts changed in one transaction at most
+    pause_ratio: float = 1.0      # between full batches, a pause this many times as long
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
