@@ -135,7 +135,8 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle,
             metrics.commit_latency.observe(now - pending.queued_at)
 
     writer = EventWriter(pools.writes, on_committed=hub.offer, on_batch=observe,
-                         on_crash=stop.set, max_batch=config.limits.max_batch,
+                         on_crash=stop.set, on_commit_start=hub.commit_started,
+                         on_commit_end=hub.commit_finished, max_batch=config.limits.max_batch,
                          commit_deadline=config.database.deadline)
     writer.start()
     publisher = Publisher(

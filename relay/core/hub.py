@@ -15,6 +15,7 @@ whose transport buffer exceeds ``send_buffer_bytes`` is detached and told to clo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Protocol
 
@@ -63,6 +64,9 @@ class Tap(Protocol):
     def take(self, event: Event) -> None: ...
 
 
+_LOCAL_COMMIT_WAIT = 1.0  # at most this long a read of others' events waits for our commit
+
+
 class Hub:
     """Orders events by seq and fans them out to live subscribers."""
 
@@ -87,6 +91,9 @@ class Hub:
         self._wanted = 0
         self._fetcher: asyncio.Task[None] | None = None
         self._head_changed = asyncio.Event()
+        self._local_commits = 0  # this process's commits in flight (its writer's)
+        self._no_local_commit = asyncio.Event()
+        self._no_local_commit.set()
 
     @property
     def subscriber_count(self) -> int:
@@ -122,6 +129,17 @@ class Hub:
             self.announce(events[-1].seq)
         self._dispatch_ready()
 
+    def commit_started(self) -> None:
+        """This process's writer is committing: the events it will :meth:`offer` need
+        not be read back from the store (its NOTIFY may come first)."""
+        self._local_commits += 1
+        self._no_local_commit.clear()
+
+    def commit_finished(self) -> None:
+        self._local_commits = max(0, self._local_commits - 1)
+        if not self._local_commits:
+            self._no_local_commit.set()
+
     def announce(self, seq: int) -> None:
         """Some process committed up to ``seq``; read what we lack."""
         if seq <= self._wanted:
@@ -146,6 +164,11 @@ class Hub:
     async def _fill_gaps(self) -> None:
         delay = 0.05
         while self.head < self._wanted:
+            if self._local_commits:  # what it commits comes by offer(), without a read
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._no_local_commit.wait(), _LOCAL_COMMIT_WAIT)
+                if self.head >= self._wanted:
+                    break
             missing_until = min(self._wanted, min(self._early, default=self._wanted + 1) - 1)
             if missing_until <= self.head:
                 self._dispatch_ready()

@@ -28,7 +28,7 @@ import structlog
 from relay import protection
 from relay.contract.errors import RateLimited, Unavailable
 from relay.core.events import Event, PendingEvent, WriteResult
-from relay.protection.sealing import CHAIN_V2
+from relay.protection.sealing import CHAIN_V2, Sealed
 from relay.store.pool import STORE_DOWN_ERRORS
 
 __all__ = ["EVENTS_CHANNEL", "EventWriter", "new_events"]
@@ -47,6 +47,8 @@ class EventWriter:
         on_committed: Callable[[list[Event]], None],
         on_batch: Callable[[Sequence[PendingEvent]], None] = lambda batch: None,
         on_crash: Callable[[], None] = lambda: None,
+        on_commit_start: Callable[[], None] = lambda: None,
+        on_commit_end: Callable[[], None] = lambda: None,
         max_batch: int = 500,
         max_queue: int = 10_000,
         commit_deadline: float | None = None,
@@ -55,6 +57,8 @@ class EventWriter:
         self._on_committed = on_committed
         self._on_batch = on_batch
         self._on_crash = on_crash
+        self._on_commit_start = on_commit_start
+        self._on_commit_end = on_commit_end
         self._max_batch = max_batch
         self._commit_deadline = commit_deadline
         self._queue: asyncio.Queue[PendingEvent] = asyncio.Queue(max_queue)
@@ -69,6 +73,9 @@ class EventWriter:
         """Queue ``pending`` and wait until it is committed (or refused)."""
         if not self._accepting or self._task is None or self._task.done():
             raise Unavailable("the relay is shutting down; retry later")
+        if pending.kind == "alert" and pending.sealed is None:
+            pending.sealed = protection.active().sealer.seal(pending.alert_id, pending.body_json,
+                                                             pending.body_msgpack)
         try:
             self._queue.put_nowait(pending)
         except asyncio.QueueFull:
@@ -111,6 +118,13 @@ class EventWriter:
                     self._queue.task_done()
 
     async def _commit_batch(self, batch: list[PendingEvent]) -> None:
+        self._on_commit_start()
+        try:
+            await self._commit_and_hand_over(batch)
+        finally:
+            self._on_commit_end()
+
+    async def _commit_and_hand_over(self, batch: list[PendingEvent]) -> None:
         try:
             results, events = await self._commit(batch)
         except Exception as exc:  # noqa: BLE001 - store down or a defect: fail this batch only
@@ -119,7 +133,7 @@ class EventWriter:
                 # commit them one by one, in order, so only the culprit is refused.
                 _log.warning("commit_split", events=len(batch), error=type(exc).__name__)
                 for pending in batch:
-                    await self._commit_batch([pending])
+                    await self._commit_and_hand_over([pending])
                 return
             level = _log.warning if isinstance(exc, (*STORE_DOWN_ERRORS, asyncpg.PostgresError)) else _log.error
             level("commit_failed", events=len(batch), error=type(exc).__name__)
@@ -169,7 +183,8 @@ def new_events(batch: list[PendingEvent]) -> list[tuple[Any, ...]]:
         f = p.facts
         d = f.distribution if f else None
         if p.kind == "alert":
-            sealed = sealer.seal(p.alert_id, p.body_json, p.body_msgpack)
+            sealed = p.sealed if isinstance(p.sealed, Sealed) else \
+                sealer.seal(p.alert_id, p.body_json, p.body_msgpack)
             body_json, body_msgpack = sealed.body_json, sealed.body_msgpack
             protected: tuple[Any, ...] = (
                 CHAIN_V2, sealed.audit_json, sealed.content_digest, sealed.commitments,

@@ -130,3 +130,10 @@ GRANT UPDATE (key_id, wrapped_key, personal, masked_at, reduced_at, sealed_at, b
     airports, countries, commodities) ON relay_events TO relay_app;
 GRANT SELECT, INSERT ON relay_holds, relay_protection_runs TO relay_app;
 GRANT USAGE ON SEQUENCE relay_holds_hold_id_seq, relay_protection_runs_run_id_seq TO relay_app;
+
+-- A sealed alert's row is about 2.8 KB, past PostgreSQL's default 2 KB toast target: every
+-- insert would then try to compress its bodies. Rows up to a page stay as they are (the
+-- sealed fields, random bytes, are never worth compressing).
+ALTER TABLE relay_events SET (toast_tuple_target = 8160);
+ALTER TABLE relay_events ALTER COLUMN personal SET STORAGE EXTERNAL,
+                         ALTER COLUMN wrapped_key SET STORAGE EXTERNAL;
