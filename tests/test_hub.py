@@ -245,3 +245,29 @@ async def test_an_announce_at_or_below_what_is_wanted_reads_nothing():
             await hub.wait_head_change(0.05)
     await hub.stop()
     assert [(4, 5)] == reads
+
+
+async def test_events_of_a_commit_in_flight_here_are_not_read_back_from_the_store():
+    """Their NOTIFY may come before the writer offers them: the hub waits for the offer
+    instead of reading (and opening) them again; another process's events are still read."""
+    store = {s: alert(s) for s in range(1, 4)}
+    reads: list[tuple[int, int]] = []
+
+    async def fetch(after: int, upto: int) -> list[Event]:
+        reads.append((after, upto))
+        return [store[s] for s in range(after + 1, upto + 1) if s in store]
+
+    hub = Hub(regions={}, fetch_range=fetch, send_buffer_bytes=1000)
+    subscriber = Recorder()
+    hub.attach(subscriber)
+    hub.commit_started()
+    hub.announce(2)  # the NOTIFY of our own commit of 1-2
+    await asyncio.sleep(0.05)
+    assert reads == []
+    hub.offer([store[1], store[2]])
+    hub.commit_finished()
+    await asyncio.sleep(0.05)
+    assert (reads, subscriber.seqs) == ([], [1, 2])
+    hub.announce(3)  # committed by another process
+    await asyncio.sleep(0.05)
+    assert (reads, subscriber.seqs) == ([(2, 3)], [1, 2, 3])
