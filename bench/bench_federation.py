@@ -557,19 +557,21 @@ def parse_sizes(argv: Sequence[str] | None = None) -> tuple[Sizes, Path | None]:
     return dataclasses.replace(base, **chosen), args.json
 
 
-async def _main(sizes: Sizes) -> dict[str, Any]:
-    bench = FederationBench(sizes)
+async def run_then_tear_down(bench: Any) -> dict[str, Any]:
+    """``bench.run()``, its teardown whatever happens."""
     try:
-        return await bench.run()
+        result: dict[str, Any] = await bench.run()
+        return result
     finally:
         await bench.teardown()
 
 
-def main() -> None:
-    sizes, json_path = parse_sizes()
+def run_measured(bench: Any, sizes: Any) -> dict[str, Any]:
+    """Run ``bench`` with the relay's own logs quiet; its results with the sizes and the
+    machine it ran on (bench_federation, bench_protection)."""
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     started, load_before = time.monotonic(), os.getloadavg()
-    results = asyncio.run(_main(sizes))
+    results = asyncio.run(run_then_tear_down(bench))
     results["sizes"] = dataclasses.asdict(sizes)
     results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0],
                           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -577,6 +579,12 @@ def main() -> None:
                           # other work on the machine shows here: this run alone keeps ~1.5 busy
                           "load_average_1min_before_after": [round(load_before[0], 2),
                                                              round(os.getloadavg()[0], 2)]}
+    return results
+
+
+def main() -> None:
+    sizes, json_path = parse_sizes()
+    results = run_measured(FederationBench(sizes), sizes)
     print(report(results))
     if json_path is not None:
         json_path.write_text(json.dumps(results, indent=2))
