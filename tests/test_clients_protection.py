@@ -145,7 +145,8 @@ async def story(relay: RelayProcess, dsn: str) -> Story:
     conn = await asyncpg.connect(dsn)
     try:
         assert "UPDATE 1" == await conn.execute(
-            "UPDATE relay_events SET wrapped_key = NULL WHERE alert_id = $1::uuid", unreadable["alert_id"])
+            "UPDATE relay_events SET personal = set_byte(personal, 20, get_byte(personal, 20) # 1)"
+                " WHERE alert_id = $1::uuid", unreadable["alert_id"])  # its sealed box altered
     finally:
         await conn.close()
     return Story(tokens, masked, reduced, reduced_seizure, whole, unreadable, masked_at.date(),
