@@ -31,15 +31,12 @@ import asyncpg
 import orjson
 import pytest
 
-from relay import protection
 from relay.contract.personal import AUDIT_FIELDS
-from relay.protection.keyring import Keyring
-from relay.store.protection import JobSettings, place_hold, run_jobs
+from tests import protection_support
 from tests.alert_examples import passenger_alert, seizure_alert
 from tests.conftest import running_relay
 from tests.support import ROOT, RelayProcess, create_unit, stream_client
 
-SETTINGS = JobSettings(mask_after_days=183, delete_after_days=1826, shred_on_mask=False, batch=100)
 WAIT = 15.0  # the longest one step may take on a loaded two-core machine
 OFFICER, PARTNER = "ML-BKO-JAITF", "FR-CDG-OFAST"
 
@@ -93,27 +90,9 @@ async def relay(dsn: str, workdir: Path) -> AsyncIterator[RelayProcess]:
         yield process
 
 
-def key_file(relay: RelayProcess) -> Path:
-    """The relay's protection key file: the one its environment names, else its data
-    directory's (protection.md "At rest")."""
-    env = relay.env()
-    return Path(env.get("RELAY_PROTECTION_KEY_FILE") or Path(env["RELAY_DATA_DIR"]) / "protection.key")
-
-
 async def age(relay: RelayProcess, *, days: int, hold: str | None = None) -> datetime:
-    """Run the relay's protection jobs ``days`` from now, as its scheduler would, on its
-    database and its key file, holding ``hold`` (an alert id) first; the moment they ran at."""
-    protection.install(Keyring.open(key_file(relay)))
-    now = datetime.now(UTC) + timedelta(days=days)
-    pool = await asyncpg.create_pool(relay.dsn, min_size=1, max_size=2)
-    try:
-        if hold is not None:
-            assert await place_hold(pool, alert_id=hold, reason="investigation 2026/118",
-                                    until=now + timedelta(days=3000), placed_by="tests")
-        await run_jobs(pool, SETTINGS, now=now, run_by="tests")
-    finally:
-        await pool.close()
-    return now
+    """The relay's jobs ``days`` from now (holding ``hold`` first); the moment they ran at."""
+    return await protection_support.age(relay, datetime.now(UTC) + timedelta(days=days), hold=hold)
 
 
 async def publish(relay: RelayProcess, token: str, alert: dict[str, Any]) -> dict[str, Any]:

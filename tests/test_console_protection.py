@@ -29,16 +29,13 @@ import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, expect
 
-from relay import protection
 from relay.contract.personal import AUDIT_FIELDS, PERSONAL_PATHS
-from relay.protection.keyring import Keyring
 from relay.store.chain_export import verify_export
-from relay.store.protection import JobSettings, place_hold, run_jobs
+from tests import protection_support
 from tests.conftest import REGIONS_CONFIG, running_relay
 from tests.console_support import chromium, new_page, passenger_alert, publish, sign_in
 from tests.support import RelayProcess, create_unit
 
-SETTINGS = JobSettings(mask_after_days=183, delete_after_days=1826, shred_on_mask=False, batch=100)
 LOCALES = {"en": "en-GB", "fr": "fr-FR"}
 OFFICER, PARTNER, AUDITOR = "ML-BKO-JAITF", "FR-CDG-OFAST", "EU-AUDIT-OFFICE"
 
@@ -96,28 +93,9 @@ async def chrome() -> AsyncIterator[Browser]:
         yield launched
 
 
-def key_file(relay: RelayProcess) -> Path:
-    """The relay's protection key file: the one its environment names, else its data
-    directory's (protection.md "At rest")."""
-    env = relay.env()
-    return Path(env.get("RELAY_PROTECTION_KEY_FILE") or Path(env["RELAY_DATA_DIR"]) / "protection.key")
-
-
 async def age(relay: RelayProcess, *, days: int, hold: str | None = None) -> datetime:
-    """Run the relay's protection jobs ``days`` from now, as its scheduler would, on its
-    database and its key file, holding ``hold`` (an alert id) first; the moment they ran at."""
-    dsn = relay.dsn
-    protection.install(Keyring.open(key_file(relay)))
-    now = datetime.now(UTC) + timedelta(days=days)
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-    try:
-        if hold is not None:
-            assert await place_hold(pool, alert_id=hold, reason="investigation 2026/118",
-                                    until=now + timedelta(days=3000), placed_by="tests")
-        await run_jobs(pool, SETTINGS, now=now, run_by="tests")
-    finally:
-        await pool.close()
-    return now
+    """The relay's jobs ``days`` from now (holding ``hold`` first); the moment they ran at."""
+    return await protection_support.age(relay, datetime.now(UTC) + timedelta(days=days), hold=hold)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from relay.store import protection as protection_store
+from tests import protection_support
 from tests.alert_examples import passenger_alert
 from tests.conftest import fresh_database
 from tests.federation import build_federation, read_replay, wait_for
@@ -18,7 +18,6 @@ from tests.test_protection import subject
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-SETTINGS = protection_store.JobSettings(183, 1826, False, 100)
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +32,7 @@ async def pair(pg_server, template_db, workdir):
 
 
 async def mask(dsn: str) -> int:
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-    try:
-        done = await protection_store.run_jobs(pool, SETTINGS, now=datetime.now(UTC) + timedelta(days=200),
-                                               run_by="tests")
-    finally:
-        await pool.close()
+    done = await protection_support.run_jobs(dsn, datetime.now(UTC) + timedelta(days=200))
     return done.masked
 
 

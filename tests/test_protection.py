@@ -21,6 +21,7 @@ import orjson
 import pytest
 
 from relay.store import protection as protection_store
+from tests import protection_support
 from tests.alert_examples import passenger_alert, seizure_alert
 from tests.conftest import running_relay
 from tests.support import ROOT, create_unit, replay_since, run_relay, stream_client
@@ -173,11 +174,7 @@ async def seq_of(dsn: str, alert_id: str) -> int:
 
 
 async def run_jobs(dsn: str, now: datetime) -> protection_store.RunResult:
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-    try:
-        return await protection_store.run_jobs(pool, SETTINGS, now=now, run_by="tests")
-    finally:
-        await pool.close()
+    return await protection_support.run_jobs(dsn, now, SETTINGS)
 
 
 def dump(dsn: str) -> bytes:

@@ -22,6 +22,7 @@ from relay.contract.validation import validate_alert
 from relay.contract.wire import encode_body
 from relay.core.events import PendingEvent
 from relay.store import protection as protection_store
+from tests import protection_support
 from tests.alert_examples import passenger_alert
 from tests.conftest import running_relay
 from tests.support import create_unit, run_relay, stream_client
@@ -98,11 +99,7 @@ async def verify_all(relay, token: str, tmp_path, label: str, removed: int = 0) 
 
 
 async def run_jobs(dsn: str, now: datetime) -> protection_store.RunResult:
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-    try:
-        return await protection_store.run_jobs(pool, SETTINGS, now=now, run_by="tests")
-    finally:
-        await pool.close()
+    return await protection_support.run_jobs(dsn, now, SETTINGS)
 
 
 async def test_an_upgraded_history_is_sealed_verifies_and_goes_on_schedule(relay, legacy, tmp_path):
