@@ -250,11 +250,29 @@ class Bench:
 
     async def throughput(self, publishers: int, total: int, window: int = 200) -> dict[str, Any]:
         per = total // publishers
+        before = await self.metric_sums()
         started = time.monotonic()
         acked = await asyncio.gather(*(self.flood(token, per, window) for token in self.publishers[:publishers]))
         elapsed = time.monotonic() - started
+        after = await self.metric_sums()
+        def delta(name: str) -> float:
+            return after.get(name, 0.0) - before.get(name, 0.0)
+        batches = delta("relay_commit_batch_events_count")
         return {"publishers": publishers, "acked": sum(acked), "seconds": round(elapsed, 2),
-                "acked_per_s": round(sum(acked) / elapsed)}
+                "acked_per_s": round(sum(acked) / elapsed),
+                "commits": int(batches),
+                "events_per_commit": round(delta("relay_commit_batch_events_sum") / max(batches, 1), 1),
+                "queued_to_commit_mean_ms": round(1000 * delta("relay_publish_commit_seconds_sum")
+                                                  / max(delta("relay_publish_commit_seconds_count"), 1), 1)}
+
+    async def metric_sums(self) -> dict[str, float]:
+        """The relay's _sum and _count series, read from /metrics."""
+        import aiohttp
+        async with aiohttp.ClientSession() as http, http.get(self.metrics_url) as response:
+            text = await response.text()
+        return {name: float(value) for name, _, value in
+                (line.partition(" ") for line in text.splitlines())
+                if name.endswith(("_sum", "_count")) and "{" not in name}
 
     async def flood(self, token: str, count: int, window: int) -> int:
         keys = self.next_keys(count)

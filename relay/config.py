@@ -48,6 +48,7 @@ class DatabaseConfig:
     pool_max: int = 10            # reads: history, alert files, replays, authentication
     write_pool_max: int = 3       # commits and what publishing reads: no reader can take them
     export_pool_max: int = 2      # exports and verifications, each holding one for long
+    write_send_buffer_bytes: int = 4_194_304  # a group commit leaves in one write (pool.py)
     command_timeout: float = 10.0
     deadline: float = 3.0         # a request that the store does not answer in time: unavailable
     statement_timeout: float = 10.0

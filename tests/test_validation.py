@@ -723,3 +723,52 @@ def test_a_malformed_route_gets_no_problem_about_its_ends():
     assert [("flight.route", "must have at least 2 items")] == problems(
         edited(P, "flight.route", ["ORY"]))
     assert [("flight.route", "must be a list")] == problems(edited(P, "flight.route", "BKO-CDG"))
+
+
+# The fast paths of validate_alert decide what the full walks would; the walks name paths.
+_leaves = st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**63 - 1), st.floats(allow_nan=False),
+                    st.text(alphabet=st.sampled_from("ab\x00\\u0é\"")), st.binary(max_size=4))
+_nested = st.recursive(_leaves, lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(st.text(alphabet=st.sampled_from("k\x00\\u0"), max_size=4),
+                                         inner, max_size=3), max_leaves=40)
+
+
+def _deep(levels: int) -> dict[str, Any]:
+    value: Any = "leaf"
+    for level in range(levels - 1):
+        value = [value] if level % 2 else {"x": value}
+    return {"ext": value}
+
+
+@given(_nested, st.integers(1, 6))
+def test_the_depth_fast_path_agrees_with_the_walk_that_names_the_path(value: Any, limit: int) -> None:
+    import relay.contract.validation as validation
+    raw = {"ext": value}
+    walk_refuses = True
+    try:
+        original = validation.MAX_DEPTH
+        validation.MAX_DEPTH = limit
+        try:
+            validation._check_depth(raw)
+            walk_refuses = False
+        except InvalidAlert:
+            pass
+    finally:
+        validation.MAX_DEPTH = original
+    assert validation._depth_exceeds(raw, limit) is walk_refuses
+
+
+@pytest.mark.parametrize("levels", [32, 33])
+def test_the_depth_fast_path_at_the_limit(levels: int) -> None:
+    from relay.contract.validation import _depth_exceeds
+    assert _depth_exceeds(_deep(levels), 32) is (levels > 32)
+
+
+@given(_nested)
+def test_the_nul_fast_path_never_misses_a_nul_the_walk_finds(value: Any) -> None:
+    from relay.contract.validation import _may_hold_nul, _nul_paths
+    raw = {"ext": value}
+    if _nul_paths(raw, ""):
+        assert _may_hold_nul(raw)
+    if not _may_hold_nul(raw):
+        assert _nul_paths(raw, "") == []

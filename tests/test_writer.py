@@ -4,19 +4,23 @@ others of its group are committed, in order."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import pytest
 import uuid_utils
 
+from relay.config import DatabaseConfig
 from relay.contract.errors import Unavailable
 from relay.contract.facts import alert_facts
 from relay.contract.times import rfc3339
 from relay.contract.validation import validate_alert
 from relay.contract.wire import encode_body
 from relay.core.events import PendingEvent
+from relay.store.pool import create_pool
 from relay.store.writer import EventWriter
 from tests.alert_examples import seizure_alert
 from tests.support import create_unit
@@ -55,3 +59,35 @@ async def test_an_event_the_store_refuses_does_not_fail_the_rest_of_its_group(ds
     assert not isinstance(first, BaseException) and not isinstance(last, BaseException)
     assert [first.seq, last.seq] == committed
     assert first.seq < last.seq
+
+
+def _send_buffer(conn: asyncpg.Connection) -> int:
+    sock = conn._con._transport.get_extra_info("socket")  # what widen_send_buffer set
+    return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF))
+
+
+async def test_the_write_pool_sends_a_whole_group_commit_in_one_write(dsn):
+    """The write pool's connections get the configured send buffer (the kernel caps it at
+    net.core.wmem_max, and Linux reports twice what it grants); other pools keep the
+    system's default. A group commit of 500 sealed passenger alerts then goes out whole."""
+    wanted = 2_097_152
+    kernel_max = int(Path("/proc/sys/net/core/wmem_max").read_text())
+    config = DatabaseConfig(url=dsn, role="", write_send_buffer_bytes=wanted)
+    writes = await create_pool(dsn, config, min_size=1, max_size=1, send_buffer_bytes=wanted)
+    reads = await create_pool(dsn, config, min_size=1, max_size=1)
+    try:
+        async with writes.acquire() as widened, reads.acquire() as plain:
+            assert _send_buffer(widened) >= 2 * min(wanted, kernel_max)
+            assert _send_buffer(plain) < 2 * wanted
+            unit_id, _ = await create_unit(dsn, country="TG")
+            writer = EventWriter(writes, on_committed=lambda events: None)
+    finally:
+        await reads.close()
+    try:
+        writer.start()
+        results = await asyncio.gather(*(writer.submit(pending_alert(unit_id, f"w-{i}"))
+                                         for i in range(50)))
+        await writer.drain_and_stop()
+    finally:
+        await writes.close()
+    assert sorted(r.seq for r in results) == [r.seq for r in results]

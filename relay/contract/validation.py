@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgpack
+import orjson
 
 from relay.contract.errors import InvalidAlert
 from relay.contract.fields import ALERT, MAX_ALERT_BYTES, MAX_DEPTH
@@ -42,23 +43,44 @@ def validate_alert(
     """
     if not isinstance(raw, dict):
         raise InvalidAlert("the alert must be a map", [Problem("alert", "not_a_map")])
-    _check_depth(raw)
-    _check_size(raw)
-    alert: dict[str, Any] = _copy(raw)
+    if _depth_exceeds(raw, MAX_DEPTH):
+        _check_depth(raw)  # raises, naming the path
+    alert: dict[str, Any] = _copy(_check_size(raw))
     for spec_field in ALERT.fields:
         if spec_field.default is not None:
             alert.setdefault(spec_field.name, spec_field.default)
     checker = Checker(known_units=known_units, regions=regions, now=now or datetime.now(UTC),
                       kind=alert.get("kind"))
     ALERT.check_keys(checker, "", alert)
-    for path in _nul_paths(alert, ""):
-        checker.bad(path or "alert", "nul_character")
+    if _may_hold_nul(alert):
+        for path in _nul_paths(alert, ""):
+            checker.bad(path or "alert", "nul_character")
     ALERT.check_values(checker, "", alert)
     if checker.problems:
         count = len(checker.problems)
         noun = "problem" if count == 1 else "problems"
         raise InvalidAlert(f"the alert has {count} {noun}", checker.problems)
     return alert
+
+
+def _depth_exceeds(raw: dict[Any, Any], limit: int) -> bool:
+    """Whether ``raw`` nests maps and lists deeper than ``limit`` levels: the walk of
+    :func:`_check_depth` without building a path for every value (that is only needed to
+    name the culprit, and is done then)."""
+    stack: list[tuple[object, int]] = [(raw, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((item, depth + 1) for item in children
+                     if isinstance(item, (dict, list)))
+    return False
 
 
 def _check_depth(raw: dict[Any, Any]) -> None:
@@ -79,25 +101,36 @@ def _check_depth(raw: dict[Any, Any]) -> None:
         stack.extend((item, inner, depth + 1) for item, inner in children)
 
 
-def _check_size(raw: dict[Any, Any]) -> None:
-    """The whole alert must encode, in at most MAX_ALERT_BYTES; else that is the only problem."""
+def _check_size(raw: dict[Any, Any]) -> bytes:
+    """The whole alert must encode, in at most MAX_ALERT_BYTES; else that is the only problem.
+    Returns the encoding."""
     try:
-        size = len(msgpack.packb(raw))
+        packed: bytes = msgpack.packb(raw)
     except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidAlert("the alert cannot be encoded", [
             Problem("alert", "cannot_encode", {"reason": str(exc)[:200]})]) from None
+    size = len(packed)
     if size > MAX_ALERT_BYTES:
         raise InvalidAlert("the alert is too large", [
             Problem("alert", "too_large", {"size": size, "limit": MAX_ALERT_BYTES})])
+    return packed
 
 
-def _copy(value: Any) -> Any:
-    """A copy of the maps and lists of ``value``; the depth is bounded by msgpack's limit."""
-    if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy(item) for item in value]
-    return value
+def _copy(packed: bytes) -> Any:
+    """A copy sharing nothing with the client's value: decoded again from its MessagePack
+    encoding (maps, lists, strings, bytes, numbers and extension values come back as they
+    were, and in C rather than by a walk in Python)."""
+    return msgpack.unpackb(packed, raw=False, strict_map_key=False, timestamp=0)
+
+
+def _may_hold_nul(alert: dict[str, Any]) -> bool:
+    """False when no string or key of ``alert`` holds U+0000, decided from its JSON
+    encoding (where U+0000 can only be written ``\\u0000``); True when it may, or when
+    the alert does not encode as JSON (bytes, odd keys): then :func:`_nul_paths` walks it."""
+    try:
+        return b"\\u0000" in orjson.dumps(alert)
+    except (TypeError, orjson.JSONEncodeError):
+        return True
 
 
 def _nul_paths(value: object, path: str) -> list[str]:

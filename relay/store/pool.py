@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
+import structlog
 
 from relay.config import DatabaseConfig
 from relay.contract.errors import Unavailable
 
 T = TypeVar("T")
+_log = structlog.get_logger("relay.store")
 
 __all__ = [
     "STORE_DOWN_ERRORS",
@@ -27,6 +30,7 @@ __all__ = [
     "create_pool",
     "create_pools",
     "translate_errors",
+    "widen_send_buffer",
     "within",
 ]
 
@@ -73,14 +77,18 @@ class Pools:
 
 async def create_pool(dsn: str, config: DatabaseConfig, *, min_size: int | None = None,
                       max_size: int | None = None, statement_timeout: float | None = None,
-                      name: str = "relay", idle_in_transaction: bool = False) -> asyncpg.Pool:
+                      name: str = "relay", idle_in_transaction: bool = False,
+                      send_buffer_bytes: int | None = None) -> asyncpg.Pool:
     """A pool whose connections are recycled after a database restart, work as
     ``config.role`` and cancel any statement running longer than ``statement_timeout``
     (server side, so that a forgotten query cannot hold a connection forever);
-    ``idle_in_transaction``: the same limit between two statements of a transaction."""
+    ``idle_in_transaction``: the same limit between two statements of a transaction;
+    ``send_buffer_bytes``: the socket's send buffer (:func:`widen_send_buffer`)."""
 
     async def init(conn: asyncpg.Connection) -> None:
         await assume_role(conn, config.role)
+        if send_buffer_bytes is not None:
+            widen_send_buffer(conn, send_buffer_bytes)
 
     timeout = config.statement_timeout if statement_timeout is None else statement_timeout
     settings = {"application_name": name, "statement_timeout": str(int(timeout * 1000))}
@@ -97,11 +105,38 @@ async def create_pool(dsn: str, config: DatabaseConfig, *, min_size: int | None 
     )
 
 
+def widen_send_buffer(conn: asyncpg.Connection, size: int) -> int:
+    """Give ``conn``'s socket a send buffer of ``size`` bytes (the kernel caps it at
+    ``net.core.wmem_max``) and return what it got.
+
+    A group commit of 500 sealed alerts is about 1.5 MB. Through the default buffer
+    (~200 KB) it leaves in pieces, each sent only when the event loop comes back to the
+    socket, and under load every turn of the loop is long: the statement reached the
+    server 150-380 ms after it was sent (docs/performance.md). With room for the whole
+    statement, it leaves in one write. asyncpg has no option for it, hence its transport.
+    """
+    transport = getattr(conn, "_transport", None) or getattr(getattr(conn, "_con", None), "_transport", None)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None:
+        return 0
+    if sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) < size:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+    got: int = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+    if got < size and not _CAPPED:
+        _CAPPED.append(got)
+        _log.warning("send_buffer_capped", wanted=size, got=got,
+                     hint="raise the kernel's net.core.wmem_max (docs/deployment.md)")
+    return got
+
+
+_CAPPED: list[int] = []
+
+
 async def create_pools(dsn: str, config: DatabaseConfig) -> Pools:
     """The three pools of a relay process (:class:`Pools`)."""
     return Pools(
         writes=await create_pool(dsn, config, min_size=1, max_size=config.write_pool_max,
-                                 name="relay-writes"),
+                                 name="relay-writes", send_buffer_bytes=config.write_send_buffer_bytes),
         reads=await create_pool(dsn, config, name="relay-reads"),
         # An export whose reader stalls between two batches lets its transaction go.
         exports=await create_pool(dsn, config, min_size=0, max_size=config.export_pool_max,
