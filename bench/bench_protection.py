@@ -109,6 +109,17 @@ class Sizes:
     rate: float = 200.0     # alerts/s published in the baseline and during the masking
     seconds: float = 10.0   # length of the baseline (and the least publishing while masking)
     masking_rate: float | None = None  # alerts/s published during the masking (None: rate; 0: none)
+    job_batch: int | None = None  # [protection] batch of the masking run (None: the default)
+    pause_ratio: float | None = None  # [protection] pause_ratio of the masking run (None: the default)
+
+    def job_config(self) -> str:
+        """The [protection] section of the masking run."""
+        lines = [DEFAULTS]
+        if self.job_batch is not None:
+            lines.append(f"batch = {self.job_batch}\n")
+        if self.pause_ratio is not None:
+            lines.append(f"pause_ratio = {self.pause_ratio}\n")
+        return "".join(lines)
 
 
 # -- seed ----------------------------------------------------------------------------------
@@ -389,7 +400,7 @@ class ProtectionBench:
         before = await self.sizes_mb()
         updates = await self.updated()
         spawned = time.monotonic()
-        memory = await self.start_relay("relay-masking", DEFAULTS)
+        memory = await self.start_relay("relay-masking", self.sizes.job_config())
         ready = time.monotonic()
         at_ready = memory.status()
         run: dict[str, Any] = {}
@@ -485,6 +496,8 @@ def parse_sizes(argv: Sequence[str] | None = None) -> tuple[Sizes, Path]:
     parser.add_argument("--seconds", type=float, help="length of the baseline (10)")
     parser.add_argument("--masking-rate", type=float,
                         help="alerts/s published during the masking (--rate; 0: none, the job alone)")
+    parser.add_argument("--job-batch", type=int, help="[protection] batch of the masking run (500)")
+    parser.add_argument("--pause-ratio", type=float, help="[protection] pause_ratio of the masking run (1.0)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "protection.json",
                         help="where to write every figure (bench/results/protection.json)")
     args = parser.parse_args(argv)
