@@ -66,7 +66,7 @@ async def idle_replays(relay, token: str, since: int, count: int) -> list:
         ws = await connect(relay.url, subprotocols=["relay.v1.json"], max_size=2**22,
                            additional_headers={"Authorization": f"Bearer {token}"},
                            open_timeout=TIMEOUT)
-        await ws.recv()  # welcome
+        await asyncio.wait_for(ws.recv(), TIMEOUT)  # welcome: a relay that never sends it fails here
         await ws.send(f'{{"type":"subscribe","id":"s","since":{since}}}')
         ws.transport.pause_reading()
         sockets.append(ws)
