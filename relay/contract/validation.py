@@ -45,7 +45,8 @@ def validate_alert(
         raise InvalidAlert("the alert must be a map", [Problem("alert", "not_a_map")])
     if _depth_exceeds(raw, MAX_DEPTH):
         _check_depth(raw)  # raises, naming the path
-    alert: dict[str, Any] = _copy(_check_size(raw))
+    encoded = _check_size(raw)
+    alert: dict[str, Any] = _copy(encoded)
     for spec_field in ALERT.fields:
         if spec_field.default is not None:
             alert.setdefault(spec_field.name, spec_field.default)
@@ -83,9 +84,10 @@ def _depth_exceeds(raw: dict[Any, Any], limit: int) -> bool:
     return False
 
 
-def _check_depth(raw: dict[Any, Any]) -> None:
-    """At most MAX_DEPTH levels of maps and lists, else that is the only problem. Walked
-    without recursion, so that no depth a client sends can exhaust the stack."""
+def _check_depth(raw: dict[Any, Any], limit: int = MAX_DEPTH) -> None:
+    """At most ``limit`` levels of maps and lists, else that is the only problem, naming
+    the first path found too deep. Walked without recursion, so that no depth a client
+    sends can exhaust the stack."""
     stack: list[tuple[object, str, int]] = [(raw, "", 1)]
     while stack:
         value, path, depth = stack.pop()
@@ -95,9 +97,9 @@ def _check_depth(raw: dict[Any, Any]) -> None:
             children = [(item, f"{path}[{index}]") for index, item in enumerate(value)]
         else:
             continue
-        if depth > MAX_DEPTH:
+        if depth > limit:
             raise InvalidAlert("the alert is nested too deep", [
-                Problem((path or "alert")[:200], "too_deep", {"limit": MAX_DEPTH})])
+                Problem((path or "alert")[:200], "too_deep", {"limit": limit})])
         stack.extend((item, inner, depth + 1) for item, inner in children)
 
 

@@ -115,7 +115,7 @@ def widen_send_buffer(conn: asyncpg.Connection, size: int) -> int:
     server 150-380 ms after it was sent (docs/performance.md). With room for the whole
     statement, it leaves in one write. asyncpg has no option for it, hence its transport.
     """
-    transport = getattr(conn, "_transport", None) or getattr(getattr(conn, "_con", None), "_transport", None)
+    transport = getattr(conn, "_transport", None)  # the pool's init gets the Connection itself
     sock = transport.get_extra_info("socket") if transport is not None else None
     if sock is None:
         return 0
