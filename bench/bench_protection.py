@@ -29,7 +29,7 @@ Phases, in this order:
   the same rate until the run is recorded (``relay_protection_runs``) and for at least
   ``--seconds``; a publish counts as *during* the masking when it was sent between the
   run's start and end (``as_of`` and ``at`` of its record, which also give its duration).
-  Its progress is sampled from the table's update counter each second, with the relay's
+  Its progress is sampled from relay_masks' insert counter each second, with the relay's
   VmRSS. ``--masking-rate 0`` measures the job alone, with nothing published meanwhile.
 
 Beside both publishing phases: the relay's own publish -> commit histogram, the CPU each
@@ -276,9 +276,11 @@ class ProtectionBench:
 
     async def sizes_mb(self) -> dict[str, float | None]:
         row = await self.conn.fetchrow("SELECT pg_database_size(current_database()) AS db,"
-                                       " pg_total_relation_size('relay_events') AS events")
+                                       " pg_total_relation_size('relay_events') AS events,"
+                                       " pg_total_relation_size('relay_masks') AS masks")
         assert row is not None
-        return {"database_mb": mb(row["db"] // 1024), "relay_events_mb": mb(row["events"] // 1024)}
+        return {"database_mb": mb(row["db"] // 1024), "relay_events_mb": mb(row["events"] // 1024),
+                "relay_masks_mb": mb(row["masks"] // 1024)}
 
     # -- phases -----------------------------------------------------------------------------
     async def seed(self) -> dict[str, Any]:
@@ -431,7 +433,7 @@ class ProtectionBench:
             await watcher
         end = memory.status()
         masked = int(await self.conn.fetchval(
-            "SELECT count(*) FROM relay_events WHERE kind = 'alert' AND masked_at IS NOT NULL"))
+            "SELECT count(*) FROM relay_masks"))
         seconds = (run["at"] - run["as_of"]).total_seconds()
         began, ended = run["as_of"].timestamp(), run["at"].timestamp()
         assert self.relay is not None
@@ -455,10 +457,10 @@ class ProtectionBench:
                 "progress": progress}
 
     async def updated(self) -> int:
-        """Rows of relay_events updated so far (the statistics, flushed about each second)."""
+        """Masking marks inserted so far (relay_masks' statistics, flushed about each second)."""
         await self.conn.execute("SELECT pg_stat_clear_snapshot()")
         return int(await self.conn.fetchval(
-            "SELECT coalesce(n_tup_upd, 0) FROM pg_stat_user_tables WHERE relname = 'relay_events'"))
+            "SELECT coalesce(n_tup_ins, 0) FROM pg_stat_user_tables WHERE relname = 'relay_masks'"))
 
     async def run(self) -> dict[str, Any]:
         await self.setup()

@@ -39,7 +39,9 @@ async def mask(dsn: str) -> int:
 async def stored_row(dsn: str, alert_id: str) -> asyncpg.Record:
     conn = await asyncpg.connect(dsn)
     try:
-        return await conn.fetchrow("SELECT chain_version, body_json, personal, masked_at FROM relay_events"
+        return await conn.fetchrow("SELECT chain_version, body_json, personal,"
+                                   " (SELECT masked_at FROM relay_masks m WHERE m.seq = e.seq) AS masked_at"
+                                   " FROM relay_events e"
                                    " WHERE alert_id = $1::uuid AND kind = 'alert'", alert_id)
     finally:
         await conn.close()

@@ -256,7 +256,7 @@ async def test_the_current_function_stores_exactly_the_rows_the_old_one_stored(p
     assert old[0][at] != new[0][at]
     added = sorted(set(await column_names(fresh)) - set(names))
     assert ["alert_relay", "chain_version", "commitments", "content_digest", "key_id",
-            "masked_at", "origin_relay", "origin_seq", "personal", "reduced_at", "sealed_at",
+            "origin_relay", "origin_seq", "personal", "reduced_at", "sealed_at",
             "wrapped_key"] == added
     nothing = dict.fromkeys(added)
     assert [{**nothing, "chain_version": 2, "content_digest": digest},

@@ -126,12 +126,14 @@ async def as_relay_app(dsn: str, statement: str, *args: Any) -> None:
 
 
 async def as_superuser(dsn: str, statement: str, *args: Any) -> None:
-    """``statement`` run by a superuser who switched the append-only trigger off."""
+    """``statement`` run by a superuser who switched the append-only triggers off."""
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():
             await conn.execute("ALTER TABLE relay_events DISABLE TRIGGER relay_events_no_update_delete")
+            await conn.execute("ALTER TABLE relay_masks DISABLE TRIGGER relay_masks_no_update_delete")
             await conn.execute(statement, *args)
+            await conn.execute("ALTER TABLE relay_masks ENABLE TRIGGER relay_masks_no_update_delete")
             await conn.execute("ALTER TABLE relay_events ENABLE TRIGGER relay_events_no_update_delete")
     finally:
         await conn.close()
@@ -147,7 +149,7 @@ async def refused_to_relay_app(dsn: str, statement: str, *args: Any) -> bool:
     return False
 
 
-_MUTABLE = ("key_id", "wrapped_key", "personal", "masked_at", "reduced_at", "sealed_at",
+_MUTABLE = ("key_id", "wrapped_key", "personal", "reduced_at", "sealed_at",
             "body_json", "body_msgpack", "airports", "countries", "commodities")
 
 
@@ -158,6 +160,7 @@ async def put_back(dsn: str, seq: int) -> AsyncIterator[None]:
     conn = await asyncpg.connect(dsn)
     try:
         row = await conn.fetchrow(f"SELECT {', '.join(_MUTABLE)} FROM relay_events WHERE seq = $1", seq)
+        mark = await conn.fetchval("SELECT masked_at FROM relay_masks WHERE seq = $1", seq)
     finally:
         await conn.close()
     try:
@@ -166,6 +169,9 @@ async def put_back(dsn: str, seq: int) -> AsyncIterator[None]:
         await as_superuser(dsn, "UPDATE relay_events SET " + ", ".join(
             f"{name} = ${n + 2}" for n, name in enumerate(_MUTABLE)) + " WHERE seq = $1",
             seq, *[row[name] for name in _MUTABLE])
+        await as_superuser(dsn, "DELETE FROM relay_masks WHERE seq = $1", seq)
+        if mark is not None:
+            await as_superuser(dsn, "INSERT INTO relay_masks (seq, masked_at) VALUES ($1, $2)", seq, mark)
 
 
 # -- the relay's own database role against the trigger ------------------------------------
@@ -209,8 +215,6 @@ async def states(relay, units, dsn) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("tag", "change"), [
-    ("MASK", "masked_at = NULL"),  # unmask
-    ("MASK", "masked_at = masked_at + interval '1 day'"),  # move the date
     ("SHRED", "wrapped_key = '\\x00'::bytea, key_id = 'k-000000000000'"),  # a destroyed key back
     ("SHRED", "personal = '\\x00'::bytea"),  # destroyed fields back
     ("REDUCE", "reduced_at = NULL"),  # un-reduce
@@ -232,6 +236,27 @@ async def test_the_relay_role_cannot_undo_or_rewrite_a_protection_state(states, 
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await as_relay_app(dsn, f"UPDATE relay_events SET {change} WHERE seq = $1",
                            states["seq"][tag])
+
+
+@pytest.mark.parametrize("statement", [
+    "DELETE FROM relay_masks WHERE seq = $1",  # unmask
+    "UPDATE relay_masks SET masked_at = masked_at + interval '1 day' WHERE seq = $1",  # re-date
+    "UPDATE relay_masks SET seq = seq + 1 WHERE seq = $1",  # move the mark to another event
+])
+async def test_the_relay_role_cannot_unmask_or_move_a_mask(states, dsn, statement):
+    """Since migration 011 a masked alert's mark is a row of relay_masks: relay_app can
+    neither remove it, re-date it nor move it to another event, and cannot truncate the
+    table; nor can the table's owner while its trigger is on."""
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await as_relay_app(dsn, statement, states["seq"]["MASK"])
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await as_relay_app(dsn, "TRUNCATE relay_masks")
+    conn = await asyncpg.connect(dsn)  # the owner too, as long as the trigger is on
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            await conn.execute(statement, states["seq"]["MASK"])
+    finally:
+        await conn.close()
 
 
 @pytest.mark.parametrize("statement", [
@@ -321,11 +346,12 @@ async def test_a_masked_seizure_report_is_named_by_verify(relay, units, states, 
     """DEFECT (fails today). Masking is for passenger alerts only (protection.md), yet
     relay_app may set ``masked_at`` on any alert and verify accepts it: the seizure
     report's subjects then disappear from every way out (relay/protection/reveal.py
-    follows ``masked_at`` whatever the kind), and verify says "intact"."""
+    follows ``masked_at`` whatever the kind), and verify says "intact". (Since migration
+    011 the mark is a row of relay_masks.)"""
     seq = states["seq"]["SEIZURE"]
     async with put_back(dsn, seq):
-        if await refused_to_relay_app(dsn, "UPDATE relay_events SET masked_at = now()"
-                                           " WHERE seq = $1", seq):
+        if await refused_to_relay_app(dsn, "INSERT INTO relay_masks (seq, masked_at)"
+                                           " VALUES ($1, now())", seq):
             return
         _, body = await http(relay, "GET", f"/v1/alerts/{states['id']['SEIZURE']}", units["partner"])
         assert b"masked_at" in body and b"ATKSURNAMESEIZ" not in body
@@ -386,8 +412,9 @@ async def test_the_relay_role_cannot_rewrite_an_old_alert_by_sealing_it_as_maske
         await conn.close()
     changed = doctored(body)
     if await refused_to_relay_app(
-            upgraded, "UPDATE relay_events SET sealed_at = now(), masked_at = now(),"
-            " body_json = $2, body_msgpack = $3 WHERE seq = $1", 1,
+            upgraded, "WITH mark AS (INSERT INTO relay_masks (seq, masked_at) VALUES ($1, now()))"
+            " UPDATE relay_events SET sealed_at = now(), body_json = $2, body_msgpack = $3"
+            " WHERE seq = $1", 1,
             changed, msgpack.packb(orjson.loads(changed), use_bin_type=True)):
         return
     assert await stored_body(upgraded, 1) == changed
@@ -407,7 +434,8 @@ async def test_a_superuser_cannot_rewrite_an_old_alert_by_marking_it_masked(upgr
     finally:
         await conn.close()
     changed = doctored(body)
-    await as_superuser(upgraded, "UPDATE relay_events SET masked_at = now(), body_json = $2,"
+    await as_superuser(upgraded, "WITH mark AS (INSERT INTO relay_masks (seq, masked_at)"
+                       " VALUES ($1, now())) UPDATE relay_events SET body_json = $2,"
                        " body_msgpack = $3 WHERE seq = $1", 1,
                        changed, msgpack.packb(orjson.loads(changed), use_bin_type=True))
     assert await stored_body(upgraded, 1) == changed
@@ -549,7 +577,7 @@ async def test_two_protection_runs_at_once_mask_and_reduce_each_alert_once(pg_se
     conn = await asyncpg.connect(dsn)
     try:
         states = await conn.fetchrow(
-            "SELECT count(*) FILTER (WHERE masked_at IS NOT NULL) AS masked,"
+            "SELECT (SELECT count(*) FROM relay_masks) AS masked,"
             " count(*) FILTER (WHERE reduced_at IS NOT NULL) AS reduced,"
             " count(*) FILTER (WHERE wrapped_key IS NOT NULL) AS keyed FROM relay_events")
         recorded = await conn.fetchrow("SELECT sum(masked) AS masked, sum(reduced) AS reduced"
@@ -605,9 +633,9 @@ async def test_an_alert_is_masked_exactly_mask_after_days_after_its_reception(re
                                   " AND alert_id = $1::uuid", alert_id)
         due = row["received_at"] + timedelta(days=183)
         await run_jobs(dsn, due - timedelta(microseconds=1))
-        before = await conn.fetchval("SELECT masked_at FROM relay_events WHERE seq = $1", row["seq"])
+        before = await conn.fetchval("SELECT masked_at FROM relay_masks WHERE seq = $1", row["seq"])
         await run_jobs(dsn, due)
-        after = await conn.fetchval("SELECT masked_at FROM relay_events WHERE seq = $1", row["seq"])
+        after = await conn.fetchval("SELECT masked_at FROM relay_masks WHERE seq = $1", row["seq"])
     finally:
         await conn.close()
     assert (None, due) == (before, after)

@@ -22,11 +22,20 @@ from relay.contract.validation import validate_alert
 from relay.contract.wire import encode_body
 from relay.core.events import PendingEvent
 from relay.store import protection as protection_store
+from relay.store.chain import verify_chain
+from relay.store.migrations import apply_migrations, discover_migrations
 from tests import protection_support
 from tests.alert_examples import passenger_alert
 from tests.conftest import running_relay
 from tests.support import create_unit, run_relay, stream_client
-from tests.test_migrations import RECEIVED, apply_legacy, legacy_append, new_database, pending
+from tests.test_migrations import (
+    RECEIVED,
+    apply_legacy,
+    current_append,
+    legacy_append,
+    new_database,
+    pending,
+)
 from tests.test_protection import dump, subject, table_dump, values_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -153,3 +162,46 @@ async def test_protection_marks_on_a_receipt_or_a_kept_column_changed_are_named(
     finally:
         await conn.close()
     assert 0 == run_relay("audit", "verify", dsn=legacy).returncode
+
+
+def new_passenger_alert(tag: str) -> PendingEvent:
+    """A passenger alert as this release publishes it (sealed by the writer)."""
+    alert_id = str(uuid.uuid4())
+    alert = validate_alert(passenger_alert(subjects=[subject(tag)], distribution={"countries": ["FR"]}),
+                           known_units=set(), regions={})
+    body = {**alert, "alert_id": alert_id, "origin_unit": "ML-BKO-JAITF",
+            "received_at": "2026-11-23T08:00:01.204Z"}
+    return PendingEvent("ML-BKO-JAITF", f"k-{tag}", "alert", alert_id, "ML-BKO-JAITF", RECEIVED,
+                        alert_facts(alert), None, *encode_body(body))
+
+
+async def test_masks_made_before_migration_011_move_to_relay_masks_and_stay(pg_server):
+    """A database at migration 010 with a masked passenger alert (``masked_at`` in its
+    row, as 010's job set it) and one not masked: after 011 the mark is a row of
+    relay_masks with the same time, the column is gone, the chain verifies, the masked
+    alert reads masked and the next run masks only the other one."""
+    dsn = await new_database(pg_server)
+    masked_on = datetime(2027, 5, 25, 8, 41, 17, 530000, tzinfo=UTC)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await apply_migrations(conn, discover_migrations()[:10])
+        await current_append(dsn, [new_passenger_alert("MIGA"), new_passenger_alert("MIGB")])
+        await conn.execute("SET ROLE relay_app")  # as 010's job did it
+        await conn.execute("UPDATE relay_events SET masked_at = $1 WHERE seq = 1", masked_on)
+        await conn.execute("RESET ROLE")
+        applied = await apply_migrations(conn, discover_migrations())
+        marks = [tuple(row) for row in await conn.fetch("SELECT seq, masked_at FROM relay_masks")]
+        columns = {row[0] for row in await conn.fetch(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'relay_events'")}
+        report = await verify_chain(conn)
+        shown = await protection_store.personal_of(conn, str(await conn.fetchval(
+            "SELECT alert_id FROM relay_events WHERE seq = 1")))
+    finally:
+        await conn.close()
+    assert 11 in applied.migrations
+    assert [(1, masked_on)] == marks
+    assert "masked_at" not in columns and {"reduced_at", "sealed_at"} <= columns
+    assert (True, 2) == (report.intact, report.events)
+    assert shown is not None and masked_on == shown["masked_at"]
+    done = await run_jobs(dsn, datetime.now(UTC) + timedelta(days=200))
+    assert 1 == done.masked

@@ -25,10 +25,17 @@ from relay.contract.wire import Encoding, encode_body
 from relay.protection.keyring import KeyMissing
 from relay.protection.sealing import SealBroken, Sealer
 
-__all__ = ["PROTECTION_COLUMNS", "Revealer"]
+__all__ = ["PROTECTION_COLUMNS", "Revealer", "masked_at_of"]
 
-PROTECTION_COLUMNS = ("chain_version, key_id, wrapped_key, personal, masked_at, reduced_at,"
-                      " sealed_at")
+def masked_at_of(table: str) -> str:
+    """The column ``masked_at`` of the event row ``table`` (its name or alias in the
+    query): its mark in relay_masks (migration 011), NULL while it is not masked."""
+    return f"(SELECT m.masked_at FROM relay_masks m WHERE m.seq = {table}.seq) AS masked_at"
+
+
+# What the shown body depends on, read in a query whose FROM is ``relay_events`` (no alias).
+PROTECTION_COLUMNS = ("chain_version, key_id, wrapped_key, personal, reduced_at, sealed_at, "
+                      + masked_at_of("relay_events"))
 _log = structlog.get_logger("relay.protection")
 
 

@@ -280,7 +280,8 @@ async def fetch_outbound_events(conn: asyncpg.Connection | asyncpg.Pool, *, afte
     reduced alert no longer crosses (docs/protection.md "Federation")."""
     return await bounded_page(conn, bodies="body_json",
                                where="seq > $1 AND seq <= $2 AND origin_relay IS NULL"
-                                     " AND masked_at IS NULL AND reduced_at IS NULL",
+                                     " AND reduced_at IS NULL AND NOT EXISTS (SELECT 1 FROM relay_masks m"
+                                     "  WHERE m.seq = relay_events.seq)",
                                params=[after, upto], limit=limit, max_bytes=max_bytes)
 
 

@@ -22,7 +22,7 @@ from relay.contract.history_query import HistoryQuery
 from relay.contract.visibility import Viewer
 from relay.contract.wire import Encoding
 from relay.protection.keyring import KeyMissing
-from relay.protection.reveal import PROTECTION_COLUMNS
+from relay.protection.reveal import PROTECTION_COLUMNS, masked_at_of
 from relay.protection.sealing import SealBroken
 from relay.store.chain import GENESIS
 from relay.store.pool import translate_errors
@@ -280,8 +280,8 @@ def export_sql(query: HistoryQuery) -> tuple[str, list[Any]]:
                         f" AND a.alert_id = e.alert_id AND {' AND '.join(of_alert)})")
     where = f" WHERE ({' AND '.join(alerts)}) OR ({' AND '.join(receipts)})" if f else ""
     sql = ("SELECT e.seq, e.kind, e.hash, e.body_json, e.alert_id, e.chain_version, e.key_id,"
-           " e.wrapped_key, e.personal, e.masked_at, e.reduced_at, e.sealed_at, e.content_digest,"
-           " e.commitments,"
+           " e.wrapped_key, e.personal, e.reduced_at, e.sealed_at, e.content_digest,"
+           f" e.commitments, {masked_at_of('e')},"
            " (SELECT p.hash FROM relay_events p WHERE p.seq = e.seq - 1) AS prev_hash"
            f" FROM relay_events e{where} ORDER BY e.seq")
     return sql, params

@@ -2,10 +2,12 @@
 
 - :func:`run_jobs`: masking (passenger alerts older than ``mask_after_days``) and
   reduction (every alert older than ``delete_after_days``), in batches of ``batch``
-  alerts per short transaction, each row taken with ``FOR UPDATE SKIP LOCKED``: several
-  relay processes (and ``relay protection run``) may run them at once, each alert is
-  changed once, and publishing (which locks only the head) is never held up. Both are
-  idempotent: what is done is not done again.
+  alerts per short transaction: several relay processes (and ``relay protection run``)
+  may run them at once, each alert is changed once, and publishing (which locks only the
+  head) is never held up. Masking inserts a mark in ``relay_masks`` (migration 011; a
+  mark taken twice conflicts, the first stays); reduction rewrites the event row, each
+  taken with ``FOR UPDATE SKIP LOCKED``. Both are idempotent: what is done is not done
+  again.
 - holds (:func:`place_hold`, :func:`list_holds`): an alert kept out of both until a date.
 - :func:`personal_of`: what re-identification reads.
 - :func:`rewrap_keys` and :func:`key_usage`: key rotation and which keys are in use.
@@ -15,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -26,7 +29,7 @@ from relay import protection
 from relay.contract.personal import audit_part, remove_personal
 from relay.contract.times import rfc3339
 from relay.contract.wire import encode_body
-from relay.protection.reveal import PROTECTION_COLUMNS
+from relay.protection.reveal import PROTECTION_COLUMNS, masked_at_of
 
 __all__ = [
     "Hold",
@@ -72,24 +75,34 @@ async def run_jobs(pool: asyncpg.Pool, settings: JobSettings, *, now: datetime,
                    run_by: str) -> RunResult:
     """Seal what history still holds in clear, mask, then reduce, everything due at
     ``now``; record the run if it changed anything."""
-    total = RunResult()
-    for step, count in ((_seal_batch, "sealed"), (_mask_batch, "masked"),
-                        (_reduce_batch, "reduced")):
-        while True:
-            started = time.monotonic()
-            done = await step(pool, settings, now)
-            total += done
-            if getattr(done, count) < settings.batch:
-                break
-            # Yield the database to publishing between batches: a catch-up of a million
-            # alerts spreads its writes instead of flooding the write-ahead log.
-            await asyncio.sleep((time.monotonic() - started) * settings.pause_ratio)
+    total = await _repeat(_seal_batch, "sealed", pool, settings, now)
+    total += await _mask(pool, settings, now)
+    total += await _repeat(_reduce_batch, "reduced", pool, settings, now)
     if total.masked or total.reduced or total.sealed:
         await pool.execute(
             "INSERT INTO relay_protection_runs (as_of, run_by, masked, reduced, shredded, sealed)"
             " VALUES ($1, $2, $3, $4, $5, $6)", now, run_by, total.masked, total.reduced,
             total.shredded, total.sealed)
     return total
+
+
+async def _repeat(step: Callable[[asyncpg.Pool, JobSettings, datetime], Awaitable[RunResult]],
+                  count: str, pool: asyncpg.Pool, settings: JobSettings, now: datetime) -> RunResult:
+    """``step`` again and again until it does less than a batch of ``count``."""
+    total = RunResult()
+    while True:
+        started = time.monotonic()
+        done = await step(pool, settings, now)
+        total += done
+        if getattr(done, count) < settings.batch:
+            return total
+        await _pause(started, settings)
+
+
+async def _pause(started: float, settings: JobSettings) -> None:
+    """Yield the database to publishing between batches: a catch-up of a million alerts
+    spreads its writes instead of flooding the write-ahead log."""
+    await asyncio.sleep((time.monotonic() - started) * settings.pause_ratio)
 
 
 async def _seal_batch(pool: asyncpg.Pool, settings: JobSettings, now: datetime) -> RunResult:
@@ -99,7 +112,8 @@ async def _seal_batch(pool: asyncpg.Pool, settings: JobSettings, now: datetime) 
     sealer = protection.active().sealer
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
-            "SELECT seq, alert_id::text AS alert_id, body_json, masked_at FROM relay_events"
+            f"SELECT seq, alert_id::text AS alert_id, body_json, {masked_at_of('relay_events')}"
+            " FROM relay_events"
             " WHERE kind = 'alert' AND chain_version = 1 AND sealed_at IS NULL AND reduced_at IS NULL"
             " ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED", settings.batch)
         if not rows:
@@ -126,18 +140,68 @@ async def _seal_batch(pool: asyncpg.Pool, settings: JobSettings, now: datetime) 
     return RunResult(sealed=len(rows))
 
 
-async def _mask_batch(pool: asyncpg.Pool, settings: JobSettings, now: datetime) -> RunResult:
-    shred = ", wrapped_key = NULL, personal = NULL" if settings.shred_on_mask else ""
-    rows = await pool.fetch(
-        f"WITH due AS (SELECT seq FROM relay_events e WHERE kind = 'alert'"
-        f" AND alert_kind = 'passenger' AND masked_at IS NULL AND reduced_at IS NULL"
-        f" AND received_at <= $2 AND {_NOT_HELD} ORDER BY received_at LIMIT $3"
-        f" FOR UPDATE SKIP LOCKED)"
-        f" UPDATE relay_events e SET masked_at = $1{shred} FROM due WHERE e.seq = due.seq"
-        f" RETURNING (e.commitments IS NOT NULL) AS sealed",
-        now, now - timedelta(days=settings.mask_after_days), settings.batch)
-    shredded = sum(1 for r in rows if r["sealed"]) if settings.shred_on_mask else 0
-    return RunResult(masked=len(rows), shredded=shredded)
+@dataclass(frozen=True, slots=True)
+class _Position:
+    """Where the masking walk stands in (received_at, seq) order: every passenger alert
+    before it was masked, held or reduced when the walk passed it."""
+    received_at: datetime
+    seq: int
+
+
+_START = _Position(datetime.min.replace(tzinfo=UTC), 0)
+
+
+async def _mask(pool: asyncpg.Pool, settings: JobSettings, now: datetime) -> RunResult:
+    """Every passenger alert due, masked: batch after batch, each from where the last one
+    stopped, so that a run reads the alerts masked before it once (relay_masks holds the
+    marks; the event rows are not written, except to destroy data keys with
+    ``shred_on_mask``)."""
+    total, after = RunResult(), _START
+    while True:
+        started = time.monotonic()
+        done, went_to = await _mask_batch(pool, settings, now, after)
+        total += done
+        if went_to is None:
+            return total
+        after = went_to
+        await _pause(started, settings)
+
+
+async def _mask_batch(pool: asyncpg.Pool, settings: JobSettings, now: datetime,
+                      after: _Position) -> tuple[RunResult, _Position | None]:
+    """The next batch of unmasked passenger alerts due after ``after``, masked but for
+    those held; and where the walk goes on (None: it found fewer than a batch, so none is
+    left). Another process masking the same alerts at once makes a mark conflict: the
+    first one's stays, and it is counted there."""
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            # unmarked: from the index and relay_masks alone (an index-only scan: the rows
+            # already masked are passed without reading the event rows); then the holds
+            f"WITH unmarked AS (SELECT p.seq, p.received_at FROM relay_events p"
+            f"  WHERE p.kind = 'alert' AND p.alert_kind = 'passenger' AND p.reduced_at IS NULL"
+            f"  AND p.received_at <= $2 AND (p.received_at, p.seq) > ($4, $5)"
+            f"  AND NOT EXISTS (SELECT 1 FROM relay_masks m WHERE m.seq = p.seq)"
+            f"  ORDER BY p.received_at, p.seq LIMIT $3),"
+            f" due AS (SELECT e.seq FROM unmarked u JOIN relay_events e ON e.seq = u.seq"
+            f"  WHERE {_NOT_HELD}),"
+            f" marked AS (INSERT INTO relay_masks (seq, masked_at) SELECT seq, $1 FROM due"
+            f"  ORDER BY seq ON CONFLICT (seq) DO NOTHING RETURNING seq)"
+            f" SELECT u.seq, u.received_at, marked.seq IS NOT NULL AS masked FROM unmarked u"
+            f" LEFT JOIN marked ON marked.seq = u.seq ORDER BY u.received_at, u.seq",
+            now, now - timedelta(days=settings.mask_after_days), settings.batch,
+            after.received_at, after.seq)
+        masked = [row["seq"] for row in rows if row["masked"]]
+        shredded = 0
+        if settings.shred_on_mask and masked:
+            shredded = int(await conn.fetchval(
+                "WITH shred AS (UPDATE relay_events SET wrapped_key = NULL, personal = NULL"
+                " WHERE seq = ANY($1::bigint[]) AND wrapped_key IS NOT NULL RETURNING seq)"
+                " SELECT count(*) FROM shred", masked))
+    if len(rows) < settings.batch:
+        return RunResult(masked=len(masked), shredded=shredded), None
+    last = rows[-1]
+    return (RunResult(masked=len(masked), shredded=shredded),
+            _Position(last["received_at"], last["seq"]))
 
 
 async def _reduce_batch(pool: asyncpg.Pool, settings: JobSettings, now: datetime) -> RunResult:
