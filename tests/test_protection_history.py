@@ -45,15 +45,22 @@ SEIZURE_ID = "019ab2c4-5e6f-7a8b-9c0d-1e2f3a4b5c71"
 SETTINGS = protection_store.JobSettings(183, 1826, False, 10)
 
 
-def old_passenger_alert() -> PendingEvent:
-    """A passenger alert as the earlier release stored it: its fields in clear."""
-    alert = validate_alert(passenger_alert(subjects=[subject("OLDQ")],
+def passenger_event(alert_id: str, key: str, tag: str) -> PendingEvent:
+    """A validated passenger alert for the courier ``tag``, as the publisher hands it to
+    the writer (the earlier release's writer stored its fields in clear; this one seals
+    them)."""
+    alert = validate_alert(passenger_alert(subjects=[subject(tag)],
                                            distribution={"countries": ["FR"]}),
                            known_units=set(), regions={})
-    body = {**alert, "alert_id": OLD_ID, "origin_unit": "ML-BKO-JAITF",
+    body = {**alert, "alert_id": alert_id, "origin_unit": "ML-BKO-JAITF",
             "received_at": "2026-11-23T08:00:01.204Z"}
-    return PendingEvent("ML-BKO-JAITF", "old-pax", "alert", OLD_ID, "ML-BKO-JAITF", RECEIVED,
+    return PendingEvent("ML-BKO-JAITF", key, "alert", alert_id, "ML-BKO-JAITF", RECEIVED,
                         alert_facts(alert), None, *encode_body(body))
+
+
+def old_passenger_alert() -> PendingEvent:
+    """A passenger alert as the earlier release stored it: its fields in clear."""
+    return passenger_event(OLD_ID, "old-pax", "OLDQ")
 
 
 @pytest.fixture(scope="module")
@@ -164,17 +171,6 @@ async def test_protection_marks_on_a_receipt_or_a_kept_column_changed_are_named(
     assert 0 == run_relay("audit", "verify", dsn=legacy).returncode
 
 
-def new_passenger_alert(tag: str) -> PendingEvent:
-    """A passenger alert as this release publishes it (sealed by the writer)."""
-    alert_id = str(uuid.uuid4())
-    alert = validate_alert(passenger_alert(subjects=[subject(tag)], distribution={"countries": ["FR"]}),
-                           known_units=set(), regions={})
-    body = {**alert, "alert_id": alert_id, "origin_unit": "ML-BKO-JAITF",
-            "received_at": "2026-11-23T08:00:01.204Z"}
-    return PendingEvent("ML-BKO-JAITF", f"k-{tag}", "alert", alert_id, "ML-BKO-JAITF", RECEIVED,
-                        alert_facts(alert), None, *encode_body(body))
-
-
 async def test_masks_made_before_migration_011_move_to_relay_masks_and_stay(pg_server):
     """A database at migration 010 with a masked passenger alert (``masked_at`` in its
     row, as 010's job set it) and one not masked: after 011 the mark is a row of
@@ -185,7 +181,8 @@ async def test_masks_made_before_migration_011_move_to_relay_masks_and_stay(pg_s
     conn = await asyncpg.connect(dsn)
     try:
         await apply_migrations(conn, discover_migrations()[:10])
-        await current_append(dsn, [new_passenger_alert("MIGA"), new_passenger_alert("MIGB")])
+        await current_append(dsn, [passenger_event(str(uuid.uuid4()), f"k-{tag}", tag)
+                                   for tag in ("MIGA", "MIGB")])
         await conn.execute("SET ROLE relay_app")  # as 010's job did it
         await conn.execute("UPDATE relay_events SET masked_at = $1 WHERE seq = 1", masked_on)
         await conn.execute("RESET ROLE")
