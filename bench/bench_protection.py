@@ -112,6 +112,8 @@ class Sizes:
     masking_rate: float | None = None  # alerts/s published during the masking (None: rate; 0: none)
     job_batch: int | None = None  # [protection] batch of the masking run (None: the default)
     pause_ratio: float | None = None  # [protection] pause_ratio of the masking run (None: the default)
+    yield_above_ms: float | None = None  # [protection] yield_above_ms of the masking run
+    max_slowdown: float | None = None  # [protection] max_slowdown of the masking run (1: never slowed)
 
     def job_config(self) -> str:
         """The [protection] section of the masking run."""
@@ -120,6 +122,10 @@ class Sizes:
             lines.append(f"batch = {self.job_batch}\n")
         if self.pause_ratio is not None:
             lines.append(f"pause_ratio = {self.pause_ratio}\n")
+        if self.yield_above_ms is not None:
+            lines.append(f"yield_above_ms = {self.yield_above_ms}\n")
+        if self.max_slowdown is not None:
+            lines.append(f"max_slowdown = {self.max_slowdown}\n")
         return "".join(lines)
 
 
@@ -445,8 +451,9 @@ class ProtectionBench:
         began, ended = run["as_of"].timestamp(), run["at"].timestamp()
         assert self.relay is not None
         logged = await self.relay.log_lines(lambda line: line.get("event") == "protection_run")
-        return {"masked": masked, "masked_by_the_run": run["masked"],
-                "logged_masked": next(line["masked"] for line in logged if line.get("event") == "protection_run"),
+        line = next(line for line in logged if line.get("event") == "protection_run")
+        return {"masked": masked, "masked_by_the_run": run["masked"], "logged_masked": line["masked"],
+                "slowest": line.get("slowest"),
                 "seconds": round(seconds, 2), "alerts_per_s": round(masked / seconds) if seconds else None,
                 "ready_after_start_s": round(ready - spawned, 2),
                 "recorded_after_start_s": round(run["seen"] - spawned, 1),
@@ -487,7 +494,8 @@ def report(results: dict[str, Any]) -> str:
         f"baseline at {b['rate']:g}/s: publish->ack p50 {bl['p50_ms']} ms p99 {bl['p99_ms']} ms"
         f" max {bl['max_ms']} ms ({bl['acked']:,} acks, {b['refused_unavailable_then_resent']} refused"
         f" as unavailable and resent); relay VmHWM {b['relay_vmhwm_at_end_mb']} MB",
-        f"masking: {m['masked']:,} in {m['seconds']} s ({m['alerts_per_s'] or 0:,}/s); relay VmHWM"
+        f"masking: {m['masked']:,} in {m['seconds']} s ({m['alerts_per_s'] or 0:,}/s, slowed down"
+        f" {m['slowest']}x at most); relay VmHWM"
         f" {m['relay_vmhwm_at_ready_mb']} MB at ready, {m['relay_vmhwm_at_end_mb']} MB at the end;"
         f" database {m['size_before']['database_mb']:,} -> {m['size_after']['database_mb']:,} MB",
         f"publishing during the masking at {m['rate']:g}/s: p50 {during['p50_ms']} ms"
@@ -507,6 +515,10 @@ def parse_sizes(argv: Sequence[str] | None = None) -> tuple[Sizes, Path]:
                         help="alerts/s published during the masking (--rate; 0: none, the job alone)")
     parser.add_argument("--job-batch", type=int, help="[protection] batch of the masking run (500)")
     parser.add_argument("--pause-ratio", type=float, help="[protection] pause_ratio of the masking run (1.0)")
+    parser.add_argument("--yield-above-ms", type=float,
+                        help="[protection] yield_above_ms of the masking run (20)")
+    parser.add_argument("--max-slowdown", type=float,
+                        help="[protection] max_slowdown of the masking run (32; 1: the jobs never slow down)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "protection.json",
                         help="where to write every figure (bench/results/protection.json)")
     args = parser.parse_args(argv)

@@ -40,6 +40,7 @@ from relay.http.services import HttpServices
 from relay.lifecycle import Lifecycle
 from relay.logs import install_loop_error_handler
 from relay.metrics import RelayMetrics
+from relay.protection.pacing import CommitWatch
 from relay.store import federation as federation_store
 from relay.store import protection as protection_store
 from relay.store.database import open_database
@@ -126,13 +127,16 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle,
         connections, check=storage.stale_tokens,
         interval=config.limits.revocation_check_seconds))
     tasks.spawn("relay-deliveries", deliveries.run())
-    tasks.spawn("relay-protection", run_protection_jobs(pools.reads, config, metrics))
+    publish_commits = CommitWatch()  # the jobs give way to publishing when these are slow
+    tasks.spawn("relay-protection", run_protection_jobs(pools.reads, config, metrics,
+                                                        publish_commits))
 
     def observe(batch: Sequence[PendingEvent]) -> None:
         now = time.perf_counter()
         metrics.batch_size.observe(len(batch))
         for pending in batch:
             metrics.commit_latency.observe(now - pending.queued_at)
+            publish_commits.observe(now - pending.queued_at)
 
     writer = EventWriter(pools.writes, on_committed=hub.offer, on_batch=observe,
                          on_crash=stop.set, on_commit_start=hub.commit_started,
@@ -188,15 +192,18 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle,
               http=f"{config.http.host}:{config.http.port}", head=hub.head)
 
 
-async def run_protection_jobs(pool: asyncpg.Pool, config: Config, metrics: RelayMetrics) -> None:
+async def run_protection_jobs(pool: asyncpg.Pool, config: Config, metrics: RelayMetrics,
+                              publish_commits: CommitWatch) -> None:
     """Masking and reduction on schedule (docs/protection.md): at start, then every
-    ``[protection] run_every_seconds``. A failed run (the store down) is logged, counted
-    and tried again at the next one; the jobs never stop the relay."""
+    ``[protection] run_every_seconds``, giving way to this process's publishing
+    (``publish_commits``). A failed run (the store down) is logged, counted and tried
+    again at the next one; the jobs never stop the relay."""
     settings = job_settings(config)
     while True:
+        pace = protection_store.pace_of(settings, publish_commits)
         try:
             done = await protection_store.run_jobs(pool, settings, now=datetime.now(UTC),
-                                                   run_by=f"relay {os.getpid()}")
+                                                   run_by=f"relay {os.getpid()}", pace=pace)
         except _JOB_ERRORS as exc:
             metrics.protection_failures.inc()
             _log.warning("protection_run_failed", error=type(exc).__name__)
@@ -204,9 +211,10 @@ async def run_protection_jobs(pool: asyncpg.Pool, config: Config, metrics: Relay
             metrics.protection_masked.inc(done.masked)
             metrics.protection_reduced.inc(done.reduced)
             metrics.protection_last_run.set_to_current_time()
+            metrics.protection_slowest.set(pace.slowest)
             if done.masked or done.reduced:
                 _log.info("protection_run", masked=done.masked, reduced=done.reduced,
-                          keys_destroyed=done.shredded)
+                          keys_destroyed=done.shredded, slowest=pace.slowest)
         await asyncio.sleep(config.protection.run_every_seconds)
 
 
@@ -216,7 +224,8 @@ _JOB_ERRORS: tuple[type[Exception], ...] = (*STORE_DOWN_ERRORS, asyncpg.Postgres
 def job_settings(config: Config) -> protection_store.JobSettings:
     p = config.protection
     return protection_store.JobSettings(p.mask_after_days, p.delete_after_days, p.shred_on_mask,
-                                        p.batch, p.pause_ratio)
+                                        p.batch, p.pause_ratio, p.yield_above_ms / 1000,
+                                        p.max_slowdown)
 
 
 def _raise_file_limit(config: Config) -> None:

@@ -123,6 +123,8 @@ class ProtectionConfig:
     run_every_seconds: float = 3600.0  # how often the relay runs the jobs
     batch: int = 500              # alerts changed in one transaction at most
     pause_ratio: float = 1.0      # between full batches, a pause this many times as long
+    yield_above_ms: float = 20.0  # a publish commit slower than this doubles the pause
+    max_slowdown: float = 32.0    # the pause at most this many times pause_ratio's (1: never slower)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -294,6 +296,9 @@ def _check_section(name: str, section: object) -> None:
     if isinstance(section, RelayConfig) and section.id and not _RELAY_ID.fullmatch(section.id):
         raise ConfigError("bad value for 'relay.id': a relay id is upper-case [A-Z0-9-]{2,20},"
                           " e.g. ML, SN, G5-PCMS")
+    if isinstance(section, ProtectionConfig) and section.max_slowdown < 1:
+        raise ConfigError("bad value for 'protection.max_slowdown': must be 1 or more"
+                          f" (1: the jobs never slow down for publishing), got {section.max_slowdown}")
     if isinstance(section, ProtectionConfig) and section.delete_after_days <= section.mask_after_days:
         raise ConfigError("bad value for 'protection.delete_after_days': must be greater than"
                           " protection.mask_after_days")

@@ -42,6 +42,8 @@ def test_the_file_sets_keys_and_the_environment_overrides_them(tmp_path):
     ('[stream]\ntls_cert = "a.pem"\n', "stream.tls_cert"),
     ('[regions]\nX = "ML"\n', "regions.X"),
     ("[limits]\nmax_batch = 1.5\n", "limits.max_batch"),
+    ("[protection]\nmax_slowdown = 0.5\n", "protection.max_slowdown"),
+    ("[protection]\nyield_above_ms = 0\n", "protection.yield_above_ms"),
     ("not toml = = =", "not valid TOML"),
 ])
 def test_bad_configuration_is_refused_naming_the_key(tmp_path, text, key):

@@ -29,6 +29,7 @@ from relay import protection
 from relay.contract.personal import audit_part, remove_personal
 from relay.contract.times import rfc3339
 from relay.contract.wire import encode_body
+from relay.protection.pacing import CommitWatch, Pace
 from relay.protection.reveal import PROTECTION_COLUMNS, masked_at_of
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "RunResult",
     "key_usage",
     "list_holds",
+    "pace_of",
     "personal_of",
     "place_hold",
     "rewrap_keys",
@@ -53,6 +55,8 @@ class JobSettings:
     shred_on_mask: bool
     batch: int
     pause_ratio: float = 1.0  # after each full batch, a pause this many times as long
+    yield_above_seconds: float = 0.02  # a publish commit slower than this slows the jobs down
+    max_slowdown: float = 32.0  # at most this many times the pause (relay.protection.pacing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +76,15 @@ _NOT_HELD = ("NOT EXISTS (SELECT 1 FROM relay_holds h WHERE h.until > $1"
 
 
 async def run_jobs(pool: asyncpg.Pool, settings: JobSettings, *, now: datetime,
-                   run_by: str) -> RunResult:
+                   run_by: str, pace: Pace | None = None) -> RunResult:
     """Seal what history still holds in clear, mask, then reduce, everything due at
-    ``now``; record the run if it changed anything."""
-    total = await _repeat(_seal_batch, "sealed", pool, settings, now)
-    total += await _mask(pool, settings, now)
-    total += await _repeat(_reduce_batch, "reduced", pool, settings, now)
+    ``now``; record the run if it changed anything. ``pace`` (:func:`pace_of`): how the
+    run gives way to this process's publishing, and afterwards how far it slowed down."""
+    if pace is None:
+        pace = pace_of(settings)
+    total = await _repeat(_seal_batch, "sealed", pool, settings, now, pace)
+    total += await _mask(pool, settings, now, pace)
+    total += await _repeat(_reduce_batch, "reduced", pool, settings, now, pace)
     if total.masked or total.reduced or total.sealed:
         await pool.execute(
             "INSERT INTO relay_protection_runs (as_of, run_by, masked, reduced, shredded, sealed)"
@@ -86,8 +93,17 @@ async def run_jobs(pool: asyncpg.Pool, settings: JobSettings, *, now: datetime,
     return total
 
 
+def pace_of(settings: JobSettings, commits: CommitWatch | None = None) -> Pace:
+    """A run's pace, watching ``commits`` (this process's publish commits) from now on: a
+    slow commit before the run does not slow it."""
+    watch = commits if commits is not None else CommitWatch()
+    watch.take_worst()
+    return Pace(settings.pause_ratio, settings.yield_above_seconds, settings.max_slowdown, watch)
+
+
 async def _repeat(step: Callable[[asyncpg.Pool, JobSettings, datetime], Awaitable[RunResult]],
-                  count: str, pool: asyncpg.Pool, settings: JobSettings, now: datetime) -> RunResult:
+                  count: str, pool: asyncpg.Pool, settings: JobSettings, now: datetime,
+                  pace: Pace) -> RunResult:
     """``step`` again and again until it does less than a batch of ``count``."""
     total = RunResult()
     while True:
@@ -96,13 +112,14 @@ async def _repeat(step: Callable[[asyncpg.Pool, JobSettings, datetime], Awaitabl
         total += done
         if getattr(done, count) < settings.batch:
             return total
-        await _pause(started, settings)
+        await _pause(started, pace)
 
 
-async def _pause(started: float, settings: JobSettings) -> None:
+async def _pause(started: float, pace: Pace) -> None:
     """Yield the database to publishing between batches: a catch-up of a million alerts
-    spreads its writes instead of flooding the write-ahead log."""
-    await asyncio.sleep((time.monotonic() - started) * settings.pause_ratio)
+    spreads its writes instead of flooding the write-ahead log, and slows down further
+    while publishers' commits are slow."""
+    await asyncio.sleep(pace.pause_after(time.monotonic() - started))
 
 
 async def _without_waiting_for_the_disk(conn: asyncpg.pool.PoolConnectionProxy[Any]) -> None:
@@ -162,7 +179,7 @@ class _Position:
 _START = _Position(datetime.min.replace(tzinfo=UTC), 0)
 
 
-async def _mask(pool: asyncpg.Pool, settings: JobSettings, now: datetime) -> RunResult:
+async def _mask(pool: asyncpg.Pool, settings: JobSettings, now: datetime, pace: Pace) -> RunResult:
     """Every passenger alert due, masked: batch after batch, each from where the last one
     stopped, so that a run reads the alerts masked before it once (relay_masks holds the
     marks; the event rows are not written, except to destroy data keys with
@@ -175,7 +192,7 @@ async def _mask(pool: asyncpg.Pool, settings: JobSettings, now: datetime) -> Run
         if went_to is None:
             return total
         after = went_to
-        await _pause(started, settings)
+        await _pause(started, pace)
 
 
 async def _mask_batch(pool: asyncpg.Pool, settings: JobSettings, now: datetime,

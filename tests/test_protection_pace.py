@@ -1,0 +1,136 @@
+"""The protection jobs give way to publishing (relay/protection/pacing.py, docs/protection.md
+"Pace"): the pure pace first, then runs of the jobs on a real relay's database while its
+publishing side, played by the test, reports commits between the batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from relay.protection.pacing import CommitWatch, Pace
+from relay.store import protection as protection_store
+from tests.alert_examples import passenger_alert
+from tests.conftest import running_relay
+from tests.support import create_unit, stream_client
+
+SETTINGS = protection_store.JobSettings(mask_after_days=183, delete_after_days=1826,
+                                        shred_on_mask=False, batch=2, pause_ratio=1.0,
+                                        yield_above_seconds=0.02, max_slowdown=4.0)
+
+
+def pauses(pace: Pace, worst_commits: list[float], batch_seconds: float = 0.01) -> list[float]:
+    """The pause after each batch, the worst commit during each being ``worst_commits``'
+    (0: none)."""
+    out = []
+    for worst in worst_commits:
+        pace.watch.observe(worst)
+        out.append(round(pace.pause_after(batch_seconds), 6))
+    return out
+
+
+def test_with_no_slow_commit_the_pause_is_the_batch_times_the_ratio():
+    pace = Pace(pause_ratio=0.5, yield_above=0.02, max_slowdown=8)
+    assert [0.005, 0.005, 0.005] == pauses(pace, [0.0, 0.003, 0.02])  # 0.02 is not over 0.02
+    assert 1.0 == pace.slowest
+
+
+def test_slow_commits_double_the_pause_up_to_the_most_and_calm_batches_undo_it_a_step_at_a_time():
+    pace = Pace(pause_ratio=1.0, yield_above=0.02, max_slowdown=8)
+    assert [0.02, 0.04, 0.08, 0.08] == pauses(pace, [0.5, 0.5, 0.5, 0.021])
+    assert [0.07, 0.06, 0.05, 0.04, 0.03, 0.02, 0.01, 0.01] == pauses(pace, [0.0] * 8)
+    assert [0.02] == pauses(pace, [1.0])  # slow again: doubled at once
+    assert 8.0 == pace.slowest
+
+
+def test_a_slowdown_of_one_never_slows():
+    pace = Pace(pause_ratio=1.0, yield_above=0.02, max_slowdown=1)
+    assert [0.01, 0.01] == pauses(pace, [9.0, 9.0])
+
+
+def test_the_watch_gives_the_worst_commit_since_the_last_look_and_starts_again():
+    watch = CommitWatch()
+    assert 0.0 == watch.take_worst()
+    for seconds in (0.004, 0.3, 0.01):
+        watch.observe(seconds)
+    assert 0.3 == watch.take_worst()
+    assert 0.0 == watch.take_worst()
+
+
+def test_a_run_ignores_the_commits_before_it():
+    watch = CommitWatch()
+    watch.observe(5.0)  # an hour ago, say
+    pace = protection_store.pace_of(SETTINGS, watch)
+    assert [0.01] == pauses(pace, [0.0])
+    assert pace.watch is watch  # and watches this process's commits from now on
+
+
+@given(st.lists(st.tuples(st.floats(0, 10), st.floats(0, 1)), max_size=60),
+       st.floats(0, 4), st.floats(1, 64))
+def test_the_pause_stays_between_the_base_and_the_most(batches, ratio, most):
+    pace = Pace(pause_ratio=ratio, yield_above=0.02, max_slowdown=most)
+    for worst, took in batches:
+        before = pace.slowdown
+        pace.watch.observe(worst)
+        pause = pace.pause_after(took)
+        assert took * ratio <= pause * (1 + 1e-9) and pause <= took * ratio * most * (1 + 1e-9)
+        assert pace.slowdown == (min(before * 2, most) if worst > 0.02 else max(before - 1, 1.0))
+        assert 1.0 <= pace.slowdown <= pace.slowest <= most
+
+
+# -- on a real database -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+async def relay(dsn, workdir):
+    async with running_relay(dsn, workdir / "relay") as process:
+        yield process
+
+
+async def published(relay, dsn, count: int) -> None:
+    _, officer = await create_unit(dsn, "ML-BKO-PACE", country="ML")
+    async with stream_client(relay, officer) as publisher:
+        for _ in range(count):
+            ack = await publisher.publish(passenger_alert(distribution={"countries": ["ML"]}))
+            assert "ack" == ack["type"], ack
+
+
+async def run_with(dsn: str, now: datetime, pace: Pace, slow_commit: float | None) -> protection_store.RunResult:
+    """The jobs as of ``now`` at ``pace``, while the publishing side reports a commit of
+    ``slow_commit`` seconds every millisecond (None: nothing published)."""
+
+    async def publishing() -> None:
+        while slow_commit is not None:
+            pace.watch.observe(slow_commit)
+            await asyncio.sleep(0.001)
+
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    side = asyncio.create_task(publishing())
+    try:
+        return await protection_store.run_jobs(pool, SETTINGS, now=now, run_by="tests", pace=pace)
+    finally:
+        side.cancel()
+        await pool.close()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_run_slowed_down_by_slow_publish_commits_still_masks_every_alert_due(relay, dsn):
+    await published(relay, dsn, 7)
+    later = datetime.now(UTC) + timedelta(days=184)
+    calm = protection_store.pace_of(dataclasses.replace(SETTINGS, pause_ratio=0.0))
+    assert 0 == (await run_with(dsn, datetime.now(UTC), calm, None)).masked  # nothing due yet
+    assert 1.0 == calm.slowest
+
+    pace = protection_store.pace_of(SETTINGS)
+    done = await run_with(dsn, later, pace, slow_commit=1.0)
+    assert 7 == done.masked  # four batches of 2, the last one short
+    assert SETTINGS.max_slowdown == pace.slowest  # 2, then 4 (the most), after the batches
+
+    again = protection_store.pace_of(SETTINGS)
+    assert 0 == (await run_with(dsn, later, again, slow_commit=0.001)).masked  # idempotent
+    assert 1.0 == again.slowest
