@@ -114,6 +114,7 @@ class Sizes:
     pause_ratio: float | None = None  # [protection] pause_ratio of the masking run (None: the default)
     yield_above_ms: float | None = None  # [protection] yield_above_ms of the masking run
     max_slowdown: float | None = None  # [protection] max_slowdown of the masking run (1: never slowed)
+    under: str | None = None  # the directory for the database and the relays (None: the system's temporary one)
 
     def job_config(self) -> str:
         """The [protection] section of the masking run."""
@@ -204,16 +205,33 @@ class Publishes:
                 "over_100_ms": sum(1 for lat in latencies if lat > 100e6)}
 
 
+def disk_writes(path: Path) -> tuple[int, int] | None:
+    """Write requests completed and bytes written so far by the disk holding ``path``
+    (/proc/diskstats; None where it cannot be read)."""
+    device = os.stat(path).st_dev
+    try:
+        lines = Path("/proc/diskstats").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        f = line.split()
+        if (int(f[0]), int(f[1])) == (os.major(device), os.minor(device)):
+            return int(f[7]), int(f[9]) * 512
+    return None
+
+
 class Beside:
     """What a phase is read against: the CPU each side used, the relay's own publish ->
-    commit histogram (from its /metrics) and an fdatasync probe on the same disk (what
-    every durable commit waits for; other work on the machine shows there)."""
+    commit histogram (from its /metrics), an fdatasync probe on the same disk (what every
+    durable commit waits for; other work on the machine shows there) and what that disk
+    wrote meanwhile (every process's writes, the database's among them)."""
 
     def __init__(self, relay: RelayProcess, cpu: CpuMeter, probe_file: Path) -> None:
         self.relay, self.cpu, self.probe_file = relay, cpu, probe_file
 
     async def __aenter__(self) -> Beside:
         self.commits = await histogram(f"{self.relay.http}/metrics", COMMIT_HISTOGRAM)
+        self.disk, self.started = disk_writes(self.probe_file.parent), time.monotonic()
         self.stop_probe = threading.Event()
         self.probe = asyncio.create_task(asyncio.to_thread(fsync_probe, self.probe_file, self.stop_probe))
         self.cpu.start()
@@ -223,7 +241,11 @@ class Beside:
         self.cores = self.cpu.stop()
         self.stop_probe.set()
         fsyncs = await self.probe
+        seconds, disk = max(1e-6, time.monotonic() - self.started), disk_writes(self.probe_file.parent)
         self.figures = {
+            "disk_beside": None if self.disk is None or disk is None else {
+                "writes_per_s": round((disk[0] - self.disk[0]) / seconds),
+                "written_mb_per_s": round((disk[1] - self.disk[1]) / seconds / 1e6, 2)},
             "cpu_cores": self.cores,
             "relay_publish_to_commit": bucket_quantiles(
                 self.commits, await histogram(f"{self.relay.http}/metrics", COMMIT_HISTOGRAM)),
@@ -235,7 +257,7 @@ class Beside:
 class ProtectionBench:
     def __init__(self, sizes: Sizes) -> None:
         self.sizes = sizes
-        self.tmp = Path(tempfile.mkdtemp(prefix="relay-bench-protection-"))
+        self.tmp = Path(tempfile.mkdtemp(prefix="relay-bench-protection-", dir=sizes.under))
         self.pg = EmbeddedPostgres(self.tmp / "pg")
         self.key_file = self.tmp / "protection.key"
         self.key = sizes.alerts  # published alerts' keys follow the seed's
@@ -519,6 +541,9 @@ def parse_sizes(argv: Sequence[str] | None = None) -> tuple[Sizes, Path]:
                         help="[protection] yield_above_ms of the masking run (20)")
     parser.add_argument("--max-slowdown", type=float,
                         help="[protection] max_slowdown of the masking run (32; 1: the jobs never slow down)")
+    parser.add_argument("--under", help="directory for the database, the relays and the fdatasync probe"
+                        " (the system's temporary one; /dev/shm: no disk, so that only the"
+                        " processors are shared)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "protection.json",
                         help="where to write every figure (bench/results/protection.json)")
     args = parser.parse_args(argv)

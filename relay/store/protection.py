@@ -3,11 +3,12 @@
 - :func:`run_jobs`: masking (passenger alerts older than ``mask_after_days``) and
   reduction (every alert older than ``delete_after_days``), in batches of ``batch``
   alerts per short transaction: several relay processes (and ``relay protection run``)
-  may run them at once, each alert is changed once, and publishing (which locks only the
-  head) is never held up. Masking inserts a mark in ``relay_masks`` (migration 011; a
-  mark taken twice conflicts, the first stays); sealing and reduction rewrite event
-  rows, taken with ``FOR UPDATE SKIP LOCKED``. All are idempotent: what is done is not
-  done again.
+  may run them at once, each alert is changed once, and the jobs never take the head
+  that publishing locks; between batches they pause, longer while this process's
+  publish commits are slow (:func:`pace_of`, relay.protection.pacing). Masking inserts
+  a mark in ``relay_masks`` (migration 011; a mark taken twice conflicts, the first
+  stays); sealing and reduction rewrite event rows, taken with ``FOR UPDATE SKIP
+  LOCKED``. All are idempotent: what is done is not done again.
 - holds (:func:`place_hold`, :func:`list_holds`): an alert kept out of both until a date.
 - :func:`personal_of`: what re-identification reads.
 - :func:`rewrap_keys` and :func:`key_usage`: key rotation and which keys are in use.
