@@ -124,7 +124,7 @@ class ProtectionConfig:
     batch: int = 500              # alerts changed in one transaction at most
     pause_ratio: float = 1.0      # between full batches, a pause this many times as long
     yield_above_ms: float = 20.0  # a publish commit slower than this doubles the pause
-    max_slowdown: float = 32.0    # the pause at most this many times pause_ratio's (1: never slower)
+    max_slowdown: float = 32.0    # the pause at most this many times the base one (1: never slowed)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,7 +6,6 @@ publishing side, played by the test, reports commits between the batches.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -119,18 +118,15 @@ async def run_with(dsn: str, now: datetime, pace: Pace, slow_commit: float | Non
 
 
 @pytest.mark.asyncio(loop_scope="module")
-async def test_a_run_slowed_down_by_slow_publish_commits_still_masks_every_alert_due(relay, dsn):
+async def test_the_jobs_slow_down_while_publish_commits_are_slow_and_still_finish(relay, dsn):
     await published(relay, dsn, 7)
-    later = datetime.now(UTC) + timedelta(days=184)
-    calm = protection_store.pace_of(dataclasses.replace(SETTINGS, pause_ratio=0.0))
-    assert 0 == (await run_with(dsn, datetime.now(UTC), calm, None)).masked  # nothing due yet
-    assert 1.0 == calm.slowest
+    now = datetime.now(UTC)
 
-    pace = protection_store.pace_of(SETTINGS)
-    done = await run_with(dsn, later, pace, slow_commit=1.0)
-    assert 7 == done.masked  # four batches of 2, the last one short
-    assert SETTINGS.max_slowdown == pace.slowest  # 2, then 4 (the most), after the batches
+    quick = protection_store.pace_of(SETTINGS)  # commits of 1 ms: under yield_above
+    assert 7 == (await run_with(dsn, now + timedelta(days=184), quick, slow_commit=0.001)).masked
+    assert 1.0 == quick.slowest  # three full batches of 2, never slowed
 
-    again = protection_store.pace_of(SETTINGS)
-    assert 0 == (await run_with(dsn, later, again, slow_commit=0.001)).masked  # idempotent
-    assert 1.0 == again.slowest
+    slow = protection_store.pace_of(SETTINGS)  # commits of a second: far over it
+    done = await run_with(dsn, now + timedelta(days=1827), slow, slow_commit=1.0)
+    assert 7 == done.reduced  # every alert, in four batches, the last one short
+    assert SETTINGS.max_slowdown == slow.slowest  # doubled to 2, then 4 (the most)
