@@ -475,7 +475,7 @@ class ProtectionBench:
         logged = await self.relay.log_lines(lambda line: line.get("event") == "protection_run")
         line = next(line for line in logged if line.get("event") == "protection_run")
         return {"masked": masked, "masked_by_the_run": run["masked"], "logged_masked": line["masked"],
-                "slowest": line.get("slowest"),
+                "slowest": line.get("slowest"), "paused_seconds": line.get("paused_seconds"),
                 "seconds": round(seconds, 2), "alerts_per_s": round(masked / seconds) if seconds else None,
                 "ready_after_start_s": round(ready - spawned, 2),
                 "recorded_after_start_s": round(run["seen"] - spawned, 1),
@@ -540,7 +540,7 @@ def parse_sizes(argv: Sequence[str] | None = None) -> tuple[Sizes, Path]:
     parser.add_argument("--yield-above-ms", type=float,
                         help="[protection] yield_above_ms of the masking run (20)")
     parser.add_argument("--max-slowdown", type=float,
-                        help="[protection] max_slowdown of the masking run (32; 1: the jobs never slow down)")
+                        help="[protection] max_slowdown of the masking run (8; 1: the jobs never slow down)")
     parser.add_argument("--under", help="directory for the database, the relays and the fdatasync probe"
                         " (the system's temporary one; /dev/shm: no disk, so that only the"
                         " processors are shared)")

@@ -138,9 +138,17 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle,
             metrics.commit_latency.observe(now - pending.queued_at)
             publish_commits.observe(now - pending.queued_at)
 
+    def commit_started() -> None:
+        hub.commit_started()
+        publish_commits.commit_started(time.monotonic())
+
+    def commit_ended() -> None:
+        hub.commit_finished()
+        publish_commits.commit_ended()
+
     writer = EventWriter(pools.writes, on_committed=hub.offer, on_batch=observe,
-                         on_crash=stop.set, on_commit_start=hub.commit_started,
-                         on_commit_end=hub.commit_finished, max_batch=config.limits.max_batch,
+                         on_crash=stop.set, on_commit_start=commit_started,
+                         on_commit_end=commit_ended, max_batch=config.limits.max_batch,
                          commit_deadline=config.database.deadline)
     writer.start()
     publisher = Publisher(
@@ -201,20 +209,21 @@ async def run_protection_jobs(pool: asyncpg.Pool, config: Config, metrics: Relay
     settings = job_settings(config)
     while True:
         pace = protection_store.pace_of(settings, publish_commits)
+        metrics.protection_slowdown.set_function(pace.current_slowdown)
         try:
             done = await protection_store.run_jobs(pool, settings, now=datetime.now(UTC),
                                                    run_by=f"relay {os.getpid()}", pace=pace)
         except _JOB_ERRORS as exc:
             metrics.protection_failures.inc()
-            _log.warning("protection_run_failed", error=type(exc).__name__)
+            _log.warning("protection_run_failed", error=type(exc).__name__, slowest=pace.slowest)
         else:
             metrics.protection_masked.inc(done.masked)
             metrics.protection_reduced.inc(done.reduced)
             metrics.protection_last_run.set_to_current_time()
-            metrics.protection_slowest.set(pace.slowest)
             if done.masked or done.reduced:
                 _log.info("protection_run", masked=done.masked, reduced=done.reduced,
-                          keys_destroyed=done.shredded, slowest=pace.slowest)
+                          keys_destroyed=done.shredded, slowest=pace.slowest,
+                          paused_seconds=round(pace.paused, 1))
         await asyncio.sleep(config.protection.run_every_seconds)
 
 
@@ -223,9 +232,10 @@ _JOB_ERRORS: tuple[type[Exception], ...] = (*STORE_DOWN_ERRORS, asyncpg.Postgres
 
 def job_settings(config: Config) -> protection_store.JobSettings:
     p = config.protection
-    return protection_store.JobSettings(p.mask_after_days, p.delete_after_days, p.shred_on_mask,
-                                        p.batch, p.pause_ratio, p.yield_above_ms / 1000,
-                                        p.max_slowdown)
+    return protection_store.JobSettings(
+        mask_after_days=p.mask_after_days, delete_after_days=p.delete_after_days,
+        shred_on_mask=p.shred_on_mask, batch=p.batch, pause_ratio=p.pause_ratio,
+        yield_above_seconds=p.yield_above_ms / 1000, max_slowdown=p.max_slowdown)
 
 
 def _raise_file_limit(config: Config) -> None:

@@ -8,6 +8,7 @@ Every key is optional (docs/operations.md "Configuration"). A scalar key
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -124,7 +125,7 @@ class ProtectionConfig:
     batch: int = 500              # alerts changed in one transaction at most
     pause_ratio: float = 1.0      # between full batches, a pause this many times as long
     yield_above_ms: float = 20.0  # a publish commit slower than this doubles the pause
-    max_slowdown: float = 32.0    # the pause at most this many times the base one (1: never slowed)
+    max_slowdown: float = 8.0     # the pause at most this many times the base one, 1 to 100 (1: never slowed)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -285,6 +286,8 @@ def _check_section(name: str, section: object) -> None:
         dotted = f"{name}.{spec.name}"
         if spec.name == "port" and not 0 <= value <= 65535:
             raise ConfigError(f"bad value for '{dotted}': {value} is not a TCP port")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"bad value for '{dotted}': must be a finite number, got {value}")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if spec.name != "port" and value <= 0:
                 raise ConfigError(f"bad value for '{dotted}': must be positive, got {value}")
@@ -296,8 +299,8 @@ def _check_section(name: str, section: object) -> None:
     if isinstance(section, RelayConfig) and section.id and not _RELAY_ID.fullmatch(section.id):
         raise ConfigError("bad value for 'relay.id': a relay id is upper-case [A-Z0-9-]{2,20},"
                           " e.g. ML, SN, G5-PCMS")
-    if isinstance(section, ProtectionConfig) and section.max_slowdown < 1:
-        raise ConfigError("bad value for 'protection.max_slowdown': must be 1 or more"
+    if isinstance(section, ProtectionConfig) and not 1 <= section.max_slowdown <= 100:
+        raise ConfigError("bad value for 'protection.max_slowdown': must be from 1 to 100"
                           f" (1: the jobs never slow down for publishing), got {section.max_slowdown}")
     if isinstance(section, ProtectionConfig) and section.delete_after_days <= section.mask_after_days:
         raise ConfigError("bad value for 'protection.delete_after_days': must be greater than"

@@ -110,9 +110,9 @@ class RelayMetrics:
             "relay_protection_failed_runs", "Runs of the jobs that failed (retried at the next).",
             registry=self.registry,
         )
-        self.protection_slowest = Gauge(
-            "relay_protection_last_run_slowdown", "How many times its base pause the last run"
-            " of the jobs paused at most, giving way to slow publish commits (1: not slowed).",
+        self.protection_slowdown = Gauge(
+            "relay_protection_slowdown", "How many times its base pause the jobs' current (or"
+            " last) run pauses after a batch, giving way to slow publish commits (1: not slowed).",
             registry=self.registry,
         )
 

@@ -43,6 +43,9 @@ def test_the_file_sets_keys_and_the_environment_overrides_them(tmp_path):
     ('[regions]\nX = "ML"\n', "regions.X"),
     ("[limits]\nmax_batch = 1.5\n", "limits.max_batch"),
     ("[protection]\nmax_slowdown = 0.5\n", "protection.max_slowdown"),
+    ("[protection]\nmax_slowdown = 101\n", "protection.max_slowdown"),
+    ("[protection]\nmax_slowdown = inf\n", "protection.max_slowdown"),
+    ("[protection]\nyield_above_ms = nan\n", "protection.yield_above_ms"),
     ("[protection]\nyield_above_ms = 0\n", "protection.yield_above_ms"),
     ("not toml = = =", "not valid TOML"),
 ])
@@ -51,6 +54,12 @@ def test_bad_configuration_is_refused_naming_the_key(tmp_path, text, key):
     with pytest.raises(ConfigError) as error:
         load_config(write(tmp_path, text), data_dir=tmp_path, environ={})
     assert key in str(error.value)
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf"])
+def test_a_number_that_is_not_finite_is_refused_from_the_environment_too(tmp_path, text):
+    with pytest.raises(ConfigError, match=re.escape("'protection.pause_ratio': must be a finite number")):
+        load_config(None, data_dir=tmp_path, environ={"RELAY_PROTECTION_PAUSE_RATIO": text})
 
 
 def test_a_misspelt_environment_override_is_refused_naming_the_variable(tmp_path):

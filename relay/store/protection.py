@@ -57,7 +57,7 @@ class JobSettings:
     batch: int
     pause_ratio: float = 1.0  # after each full batch, a pause this many times as long
     yield_above_seconds: float = 0.02  # a publish commit slower than this slows the jobs down
-    max_slowdown: float = 32.0  # at most this many times the pause (relay.protection.pacing)
+    max_slowdown: float = 8.0  # at most this many times the pause (relay.protection.pacing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +95,12 @@ async def run_jobs(pool: asyncpg.Pool, settings: JobSettings, *, now: datetime,
 
 
 def pace_of(settings: JobSettings, commits: CommitWatch | None = None) -> Pace:
-    """A run's pace, watching ``commits`` (this process's publish commits) from now on: a
-    slow commit before the run does not slow it."""
+    """A run's pace, watching ``commits`` (this process's publish commits, on the
+    ``time.monotonic`` clock) from now on: a slow commit before the run does not slow it."""
     watch = commits if commits is not None else CommitWatch()
-    watch.take_worst()
-    return Pace(settings.pause_ratio, settings.yield_above_seconds, settings.max_slowdown, watch)
+    watch.take_worst(time.monotonic())
+    return Pace(pause_ratio=settings.pause_ratio, yield_above=settings.yield_above_seconds,
+                max_slowdown=settings.max_slowdown, watch=watch)
 
 
 async def _repeat(step: Callable[[asyncpg.Pool, JobSettings, datetime], Awaitable[RunResult]],
@@ -120,7 +121,8 @@ async def _pause(started: float, pace: Pace) -> None:
     """Yield the database to publishing between batches: a catch-up of a million alerts
     spreads its writes instead of flooding the write-ahead log, and slows down further
     while publishers' commits are slow."""
-    await asyncio.sleep(pace.pause_after(time.monotonic() - started))
+    now = time.monotonic()
+    await asyncio.sleep(pace.pause_after(now - started, now))
 
 
 async def _without_waiting_for_the_disk(conn: asyncpg.pool.PoolConnectionProxy[Any]) -> None:
