@@ -13,9 +13,9 @@ it has lasted longer (a commit stalled for seconds must not read as calm):
 - at or under it, it comes back one step (one base pause) at a time.
 
 So a job that hurts publishers backs off at once, and returns to full pace only after a
-run of calm batches; and whatever publishing goes through, it keeps at least one part in
-``1 + pause_ratio * max_slowdown`` of its full pace, so that masking keeps up with what
-becomes due. A run with nothing published meanwhile (the ``relay protection run``
+run of calm batches; and whatever publishing goes through, a run takes at most
+``1 + pause_ratio * max_slowdown`` times as long as its batches, so that masking keeps up
+with what becomes due. A run with nothing published meanwhile (the ``relay protection run``
 command, a quiet night) goes at the base pace. Pure: no clock, no I/O; the caller gives
 the times and feeds the commits.
 """
