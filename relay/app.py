@@ -135,8 +135,9 @@ async def _start(config: Config, stop: asyncio.Event, lifecycle: Lifecycle,
         now = time.perf_counter()
         metrics.batch_size.observe(len(batch))
         for pending in batch:
-            metrics.commit_latency.observe(now - pending.queued_at)
-            publish_commits.observe(now - pending.queued_at)
+            waited = now - pending.queued_at
+            metrics.commit_latency.observe(waited)
+            publish_commits.observe(waited)
 
     def commit_started() -> None:
         hub.commit_started()
